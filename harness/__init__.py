@@ -1,0 +1,36 @@
+"""med3d-harness: a plugin-based benchmark harness and model zoo for 3D medical VLMs.
+
+    >>> import harness
+    >>> model = harness.load_model("med3dvlm-demo")               # doctest: +SKIP
+    >>> ids = model.generate(input_ids=ids, images=volume)        # doctest: +SKIP
+
+Heavy modules (torch, transformers) are imported only when a model is built, so importing
+``harness`` and listing plugins stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from harness.hookspecs import hookimpl
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "build_model", "hookimpl", "load_model"]
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
+
+
+def load_model(name_or_path: str, *, dtype: Any = None, device: Any = None) -> PreTrainedModel:
+    """Load trained weights: a zoo name, a local checkpoint (published Med3DVLM or harness layout) or a hub id."""
+    from harness.modeling.loading import load_model as _load
+
+    return _load(name_or_path, dtype=dtype, device=device)
+
+
+def build_model(name: str, **overrides: Any) -> PreTrainedModel:
+    """The architecture of a zoo recipe with fresh weights and no download (meta-device friendly)."""
+    from harness.modeling.loading import build_model as _build
+
+    return _build(name, **overrides)

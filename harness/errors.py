@@ -1,0 +1,21 @@
+"""User-facing errors: one line that names the bad input and the fix.
+
+The CLI prints ``error: <message>`` for these and exits with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+
+class HarnessError(Exception):
+    """Bad input or environment the user can fix. The message is shown as is."""
+
+
+class UnknownNameError(HarnessError, KeyError):
+    """A component name that no installed plugin registered."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return self.args[0] if self.args else ""
+
+
+class PluginError(HarnessError):
+    """A plugin that failed to import or to register (fatal only in strict mode)."""

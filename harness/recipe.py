@@ -1,0 +1,89 @@
+"""Zoo recipes: a model is a name plus a card, as in timm.
+
+A recipe names its parts by registry name (encoder, projector, LLM backend) with their options, and
+carries everything needed to use the model faithfully: input size, intensity windows, prompt style,
+how the image enters the token sequence (splice), where the weights come from, licence and paper.
+
+    >>> r = Recipe(name="toy", encoder="dcformer", projector="mixer", llm="hf",
+    ...            llm_options={"model_id": "Qwen/Qwen2.5-7B-Instruct"})
+    >>> r.replace(projector="mlp").projector
+    'mlp'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Splice = Literal["published", "placeholder"]
+"""``published``: Med3DVLM's splice (keep token 0, overwrite the next N positions);
+``placeholder``: replace the ``<im_patch>`` placeholder tokens themselves."""
+
+
+@dataclass
+class Recipe:
+    """Everything that defines a zoo model. Serialised into the harness checkpoint's config."""
+
+    name: str
+    encoder: str
+    projector: str
+    llm: str
+    encoder_options: dict[str, Any] = field(default_factory=dict)
+    projector_options: dict[str, Any] = field(default_factory=dict)
+    llm_options: dict[str, Any] = field(default_factory=dict)
+    input_size: tuple[int, int, int] = (128, 256, 256)
+    """(D, H, W) of the volume the encoder receives."""
+    hu_windows: dict[str, tuple[float, float]] = field(
+        default_factory=lambda: {"abdomen": (-160.0, 240.0), "chest": (-1350.0, 150.0)}
+    )
+    splice: Splice = "placeholder"
+    prompt_style: str = "med3dvlm"
+    image_token: str = "<im_patch>"
+    weights: str | None = None
+    """Hub id or local path of the full trained weights; ``None`` means the parts' own weights."""
+    revision: str | None = None
+    weights_layout: Literal["harness", "published"] = "harness"
+    description: str = ""
+    licence: str | None = None
+    paper: str | None = None
+    training: dict[str, Any] = field(default_factory=dict)
+    """Fine-tuning defaults (LoRA, trainable parts, optimiser) used by `harness finetune`."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def replace(self, **changes: Any) -> Recipe:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["input_size"] = list(self.input_size)
+        data["hu_windows"] = {k: list(v) for k, v in self.hu_windows.items()}
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Recipe:
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if "input_size" in values:
+            values["input_size"] = tuple(values["input_size"])
+        if "hu_windows" in values:
+            values["hu_windows"] = {k: tuple(v) for k, v in values["hu_windows"].items()}
+        return cls(**values)
+
+    def card(self) -> dict[str, Any]:
+        """The fields `harness show model NAME` prints."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "encoder": f"{self.encoder} {self.encoder_options or ''}".strip(),
+            "projector": f"{self.projector} {self.projector_options or ''}".strip(),
+            "llm": f"{self.llm} {self.llm_options or ''}".strip(),
+            "input_size": "x".join(str(s) for s in self.input_size),
+            "hu_windows": ", ".join(f"{k} [{lo:g}, {hi:g}]" for k, (lo, hi) in self.hu_windows.items()),
+            "splice": self.splice,
+            "prompt_style": self.prompt_style,
+            "weights": self.weights or "(parts' own weights)",
+            "revision": self.revision or "-",
+            "licence": self.licence or "-",
+            "paper": self.paper or "-",
+        }

@@ -1,0 +1,19 @@
+"""Shared test helpers: paths to fixtures, and a small CPU thread budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"
+
+
+@pytest.fixture
+def shared_fixtures() -> Path:
+    """The large reference fixtures in ../shared/fixtures (skipped when that folder is absent)."""
+    if not SHARED_FIXTURES.is_dir():
+        pytest.skip(f"{SHARED_FIXTURES} is absent: the large reference fixtures live in ../shared")
+    return SHARED_FIXTURES
