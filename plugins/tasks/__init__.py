@@ -7,4 +7,17 @@ from harness import hookimpl
 
 @hookimpl
 def register_tasks(register):
-    pass
+    register(
+        "flare_report",
+        "harness_plugins.tasks.flare:FlareReportTask",
+        description="FLARE 2025 Task 5 CT report generation, per-organ GREEN (official aggregation)",
+        data="FLARE-MedFM/FLARE-Task5-MLLM-3D",
+        metrics=["green", "organs", "organs_all_cases"],
+    )
+    register(
+        "flare_vqa",
+        "harness_plugins.tasks.flare:FlareVQATask",
+        description="FLARE 2025 Task 5 VQA: global multi-label and local chain accuracy (official)",
+        data="FLARE-MedFM/FLARE-Task5-MLLM-3D",
+        metrics=["global_accuracy", "local_accuracy"],
+    )

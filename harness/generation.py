@@ -1,0 +1,154 @@
+"""Batched generation for the run loop: images + prompts in, parsed predictions out.
+
+Prompts are tokenised with left padding so every row's new tokens start at the same position; the
+model's splice counts from each row's first real token, so a batch gives the same tokens as one request
+at a time.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.predictions import PredictionStore
+from harness.recipe import Recipe
+from harness.task import Prediction, Request
+
+DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16",
+          "float16": "float16", "fp16": "float16"}
+
+
+def resolve_device(device: str | None) -> str:
+    import torch
+
+    if device:
+        return device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def resolve_dtype(dtype: str | None, device: str) -> str:
+    if dtype is None:
+        return "bfloat16" if device.startswith("cuda") else "float32"
+    try:
+        return DTYPES[dtype.lower()]
+    except KeyError:
+        raise HarnessError(f"unknown --dtype '{dtype}'; use float32, bfloat16 or float16") from None
+
+
+@dataclass
+class Generator:
+    model: Any
+    tokenizer: Any
+    recipe: Recipe
+    device: str
+    dtype_name: str
+    on_bad_case: str = "error"
+    seed: int | None = None
+    bad_cases: dict[str, str] = field(default_factory=dict)
+    image_cache_size: int = 16
+    """Prepared volumes kept in memory: a VQA case's questions reuse its image across batches."""
+    _images: OrderedDict = field(default_factory=OrderedDict, repr=False)
+
+    @classmethod
+    def load(cls, name_or_path: str, *, device: str | None = None, dtype: str | None = None,
+             on_bad_case: str = "error", seed: int | None = None) -> Generator:
+        import torch
+
+        from harness.modeling.loading import load_model_and_tokenizer
+
+        if on_bad_case not in ("error", "skip"):
+            raise HarnessError(f"--set on_bad_case= takes 'error' or 'skip', got '{on_bad_case}'")
+        device = resolve_device(device)
+        dtype_name = resolve_dtype(dtype, device)
+        model, tokenizer = load_model_and_tokenizer(name_or_path, dtype=getattr(torch, dtype_name), device=device)
+        model.eval()
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        return cls(model, tokenizer, model.recipe, device, dtype_name, on_bad_case, seed)
+
+    @property
+    def image_tokens(self) -> str:
+        return self.recipe.image_token * int(self.model.num_image_tokens)
+
+    def model_info(self, requested: str) -> dict[str, Any]:
+        recipe = self.recipe
+        return {
+            "name": recipe.name if recipe.name else requested,
+            "requested": requested,
+            "encoder": recipe.encoder,
+            "projector": recipe.projector,
+            "llm": getattr(self.model, "llm_id", recipe.llm),
+            "weights": recipe.weights or requested,
+            "revision": recipe.revision,
+            "sha256": getattr(self.model, "weights_sha256", None),
+            "splice": recipe.splice,
+            "prompt_style": recipe.prompt_style,
+        }
+
+    def _image(self, request: Request) -> Any:
+        from harness.data import prepare_image
+
+        if request.image is None:
+            raise HarnessError(f"case '{request.case_id}' has no image path")
+        key = (str(request.image), request.domain)
+        if key not in self._images:
+            self._images[key] = prepare_image(request.image, input_size=self.recipe.input_size,
+                                              hu_windows=self.recipe.hu_windows, domain=request.domain)
+            if len(self._images) > self.image_cache_size:
+                self._images.popitem(last=False)
+        self._images.move_to_end(key)
+        return self._images[key]
+
+    def generate_all(self, task: Any, requests: Sequence[Request], store: PredictionStore, *, batch_size: int,
+                     progress: bool = True) -> None:
+        from tqdm.auto import tqdm
+
+        from harness.runner import batches
+
+        with tqdm(total=len(requests), desc=f"{task.name}", unit="req", disable=not progress,
+                  dynamic_ncols=True) as bar:
+            for batch in batches(requests, max(1, batch_size)):
+                usable = self._drop_bad(batch)
+                if usable:
+                    texts = self.generate(usable)
+                    store.append(Prediction(r.key, r.case_id, r.scope, r.question_id, r.question,
+                                            task.parse(r, text), text) for r, text in zip(usable, texts, strict=True))
+                bar.update(len(batch))
+
+    def _drop_bad(self, batch: list[Request]) -> list[Request]:
+        """The batch without requests whose image cannot be read (recorded, or fatal by default)."""
+        keep = []
+        for request in batch:
+            if request.case_id in self.bad_cases:
+                continue
+            try:
+                self._image(request)
+            except HarnessError as exc:
+                if self.on_bad_case == "error":
+                    raise HarnessError(f"{exc} (rerun with --set on_bad_case=skip to skip bad cases)") from exc
+                self.bad_cases[request.case_id] = str(exc)
+                continue
+            keep.append(request)
+        return keep
+
+    def generate(self, batch: Sequence[Request]) -> list[str]:
+        import torch
+
+        images = torch.stack([self._image(r) for r in batch]).to(self.device, getattr(torch, self.dtype_name))
+        encoded = self.tokenizer([r.prompt for r in batch], return_tensors="pt", padding=True)
+        decoding = dict(batch[0].decoding)
+        if self.seed is not None:
+            torch.manual_seed(int(self.seed))
+        with torch.inference_mode():
+            new_tokens = self.model.generate(
+                input_ids=encoded["input_ids"].to(self.device),
+                attention_mask=encoded["attention_mask"].to(self.device),
+                images=images,
+                pad_token_id=self.tokenizer.pad_token_id,
+                **decoding,
+            )
+        return self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)

@@ -1,0 +1,368 @@
+"""Conformance checks for plugin components, and the pytest plugin that runs them.
+
+Any plugin author can check their components against the contracts in docs/architecture.md:
+
+    from harness.testing import check_encoder, check_judge, check_projector, check_task
+
+    def test_my_encoder():
+        check_encoder("tiny-conv3d")                 # a registered name, or an instance
+
+Or run the same checks over every registered component, parametrised like timm's model tests
+(this pytest plugin is loaded automatically; it adds the fixtures ``harness_encoder``,
+``harness_projector``, ``harness_judge`` and ``harness_task``, each parametrised over the
+registered names):
+
+    from harness.testing import TestHarnessConformance  # noqa: F401  (pytest collects it)
+
+    pytestmark = pytest.mark.harness_plugin("harness-plugin-example")   # only my components
+
+``--harness-plugin NAME`` on the pytest command line does the same as the marker, and
+``pytest --pyargs harness.testing`` runs the ready-made suite over everything installed.
+
+A component tunes its checks through its ``conformance`` registration metadata, e.g.
+``register("big", factory, conformance={"input_size": (32, 128, 128)})`` or
+``conformance={"skip": "needs a GPU"}``. Keys: ``skip``, ``options`` (factory options), and per
+kind ``input_size`` (encoders), ``in_shapes``/``out_dim`` (projectors), ``prompts`` (judges),
+``style`` (tasks). Encoders with more than ``max_params`` parameters run their forward pass on the
+meta device (shapes only), so checking every registered encoder stays fast.
+
+This module is imported by every pytest run in an environment where the harness is installed:
+it must not import torch at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from harness import plugins
+from harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    from harness.data.records import Case
+    from harness.task import Request
+
+__all__ = [
+    "DEFAULT_IN_SHAPES",
+    "DEFAULT_INPUT_SIZE",
+    "MAX_PARAMS",
+    "TestHarnessConformance",
+    "check_encoder",
+    "check_judge",
+    "check_projector",
+    "check_task",
+    "example_case",
+]
+
+DEFAULT_INPUT_SIZE = (32, 64, 64)
+"""(D, H, W) of the volume the encoder check feeds: small, and divisible by 32."""
+DEFAULT_IN_SHAPES = [(256, 384), (32, 768)]
+"""Feature shapes the projector check feeds: Med3DVLM's last two DCFormer stages."""
+MAX_PARAMS = 50_000_000
+"""Encoders larger than this run their checked forward pass on the meta device."""
+
+_FIXTURE_KINDS = {
+    "harness_encoder": "encoders",
+    "harness_projector": "projectors",
+    "harness_judge": "judges",
+    "harness_task": "tasks",
+}
+
+
+class ConformanceError(AssertionError):
+    """A component that breaks its contract (an AssertionError, so pytest reports it as a failure)."""
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConformanceError(message)
+
+
+def _is_shape(value: Any) -> bool:
+    return (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+    )
+
+
+def _build(kind: str, component: Any, options: dict[str, Any], device: str | None = None) -> Any:
+    """The component itself, or a fresh one when given its registered name."""
+    if not isinstance(component, str):
+        return component
+    entry = plugins.registry(kind).get(component)
+    if device is None:
+        return entry.create(**options)
+    import torch
+
+    with torch.device(device):
+        return entry.create(**options)
+
+
+# --- encoders -------------------------------------------------------------------------------
+
+
+def check_encoder(
+    encoder: Any,
+    *,
+    input_size: Sequence[int] = DEFAULT_INPUT_SIZE,
+    batch_size: int = 1,
+    device: str | None = None,
+    max_params: int = MAX_PARAMS,
+    **options: Any,
+) -> list[Any]:
+    """Check an encoder (a registered name or a module) and return its features.
+
+    ``feature_shapes()`` must be a non-empty list of ``(N, C)`` and ``forward`` on a
+    ``(batch_size, 1, *input_size)`` volume in [0, 1] must return one ``(B, N_i, C_i)`` tensor per
+    declared shape, finite. ``device=None`` runs on CPU unless a named encoder has more than
+    ``max_params`` parameters, when the forward pass runs on the meta device (shapes only).
+    """
+    import torch
+
+    input_size = tuple(int(s) for s in input_size)
+    if isinstance(encoder, str) and device is None:
+        meta = _build("encoders", encoder, {"input_size": input_size, **options}, device="meta")
+        device = "meta" if _num_params(meta) > max_params else "cpu"
+        model = meta if device == "meta" else _build("encoders", encoder, {"input_size": input_size, **options})
+    else:
+        model = _build("encoders", encoder, {"input_size": input_size, **options}, device=device)
+        device = device or "cpu"
+    name = encoder if isinstance(encoder, str) else type(encoder).__name__
+
+    shapes = model.feature_shapes()
+    _require(isinstance(shapes, list) and len(shapes) > 0,
+             f"encoder {name}: feature_shapes() must be a non-empty list, got {shapes!r}")
+    _require(all(_is_shape(s) for s in shapes),
+             f"encoder {name}: feature_shapes() must hold (tokens, channels) int pairs, got {shapes!r}")
+    stages = getattr(model, "stages", None)
+    _require(isinstance(stages, (list, tuple)) and all(isinstance(s, str) for s in stages),
+             f"encoder {name}: `stages` must be a list of stage names, got {stages!r}")
+
+    images = torch.rand(batch_size, 1, *input_size, device=device)
+    model.eval()
+    with torch.no_grad():
+        features = model(images)
+    _require(isinstance(features, (list, tuple)),
+             f"encoder {name}: forward must return a list of feature maps, got {type(features).__name__}")
+    _require(len(features) == len(shapes),
+             f"encoder {name}: forward returned {len(features)} feature maps, feature_shapes() declares {len(shapes)}")
+    for i, (feature, (tokens, channels)) in enumerate(zip(features, shapes, strict=True)):
+        _require(isinstance(feature, torch.Tensor), f"encoder {name}: feature {i} is not a tensor")
+        _require(tuple(feature.shape) == (batch_size, tokens, channels),
+                 f"encoder {name}: feature {i} has shape {tuple(feature.shape)}, "
+                 f"expected {(batch_size, tokens, channels)} from feature_shapes()")
+        _require(feature.is_floating_point(), f"encoder {name}: feature {i} has dtype {feature.dtype}")
+        if device != "meta":
+            _require(bool(torch.isfinite(feature).all()), f"encoder {name}: feature {i} has non-finite values")
+    return list(features)
+
+
+def _num_params(model: Any) -> int:
+    parameters = getattr(model, "parameters", None)
+    return sum(p.numel() for p in parameters()) if callable(parameters) else 0
+
+
+# --- projectors -----------------------------------------------------------------------------
+
+
+def check_projector(
+    projector: Any,
+    *,
+    in_shapes: Sequence[Sequence[int]] = DEFAULT_IN_SHAPES,
+    out_dim: int = 64,
+    batch_size: int = 2,
+    **options: Any,
+) -> Any:
+    """Check a projector (a registered name, or a module built for ``in_shapes``/``out_dim``).
+
+    ``forward`` on one ``(B, N_i, C_i)`` tensor per ``in_shapes`` entry must return
+    ``(B, num_tokens, out_dim)``, finite. Returns that tensor.
+    """
+    import torch
+
+    shapes = [(int(n), int(c)) for n, c in in_shapes]
+    model = _build("projectors", projector, {"in_shapes": shapes, "out_dim": out_dim, **options})
+    name = projector if isinstance(projector, str) else type(projector).__name__
+    num_tokens = getattr(model, "num_tokens", None)
+    _require(isinstance(num_tokens, int) and num_tokens > 0,
+             f"projector {name}: `num_tokens` must be a positive int, got {num_tokens!r}")
+    features = [torch.rand(batch_size, n, c) for n, c in shapes]
+    model.eval()
+    with torch.no_grad():
+        out = model(features)
+    _require(isinstance(out, torch.Tensor), f"projector {name}: forward must return a tensor, got {type(out).__name__}")
+    _require(tuple(out.shape) == (batch_size, num_tokens, out_dim),
+             f"projector {name}: output shape {tuple(out.shape)}, expected {(batch_size, num_tokens, out_dim)}")
+    _require(bool(torch.isfinite(out).all()), f"projector {name}: output has non-finite values")
+    return out
+
+
+# --- judges ---------------------------------------------------------------------------------
+
+DEFAULT_PROMPTS = [
+    "Reference: The liver is normal.\nCandidate: The liver is normal.",
+    "Reference: Small left renal cyst.\nCandidate: The kidneys are normal.",
+    "Reference: The liver is normal.\nCandidate: The liver is normal.",
+]
+"""Judge prompts for the check; the repeated one shows a judge keeps one answer per prompt."""
+
+
+def check_judge(judge: Any, prompts: Sequence[str] | None = None, **options: Any) -> list[str]:
+    """Check a judge: a stable non-empty ``id`` and one string completion per prompt, in order.
+
+    Returns the completions.
+    """
+    model = _build("judges", judge, options)
+    name = judge if isinstance(judge, str) else type(judge).__name__
+    judge_id = getattr(model, "id", None)
+    _require(isinstance(judge_id, str) and judge_id.strip() != "", f"judge {name}: `id` must be a non-empty string")
+    prompts = list(DEFAULT_PROMPTS if prompts is None else prompts)
+    completions = model.complete(prompts)
+    _require(isinstance(completions, list),
+             f"judge {name}: complete() must return a list, got {type(completions).__name__}")
+    _require(len(completions) == len(prompts),
+             f"judge {name}: {len(completions)} completions for {len(prompts)} prompts")
+    _require(all(isinstance(c, str) for c in completions), f"judge {name}: every completion must be a string")
+    _require(getattr(model, "id", None) == judge_id, f"judge {name}: `id` changed after complete()")
+    return completions
+
+
+# --- tasks ----------------------------------------------------------------------------------
+
+
+def example_case() -> Case:
+    """A small FLARE record with findings, an impression, global and local VQA (a chain of two)."""
+    from harness.data.records import Case
+
+    return Case.from_json({
+        "case_id": "amos_0001.nii.gz",
+        "findings": {"liver": "The liver is normal in size.", "kidneys": "Small cyst in the left kidney."},
+        "impression": ["Small left renal cyst."],
+        "global_vqa": [{"question": "Which organs show abnormalities?", "answer": ["kidneys"],
+                        "choices": ["liver", "kidneys", "spleen"]}],
+        "local_vqa": [
+            {"id": 0, "follow_up": -1, "question": "Is there a renal cyst?", "answer": "yes"},
+            {"id": 1, "follow_up": 0, "question": "Which side is it on?", "answer": "left"},
+        ],
+    })
+
+
+def check_task(
+    task: Any,
+    case: Case | None = None,
+    *,
+    style: str = "med3dvlm",
+    image_tokens: str = "<im_patch>" * 4,
+    tokenizer: Any = None,
+    **options: Any,
+) -> list[Request]:
+    """Check a task: ``name``/``version``/``decoding``, and requests for a record (``example_case()``
+    by default) with unique keys, the case's id, prompts that contain ``image_tokens``, and string
+    ``target`` and ``parse`` results. Returns the requests."""
+    from harness.task import Request
+
+    model = _build("tasks", task, options)
+    label = task if isinstance(task, str) else type(task).__name__
+    for attribute in ("name", "version"):
+        value = getattr(model, attribute, None)
+        _require(isinstance(value, str) and value != "", f"task {label}: `{attribute}` must be a non-empty string")
+    _require(isinstance(getattr(model, "decoding", None), dict), f"task {label}: `decoding` must be a dict")
+    case = case or example_case()
+    requests = model.requests(case, style=style, image_tokens=image_tokens, tokenizer=tokenizer)
+    _require(isinstance(requests, list) and len(requests) > 0,
+             f"task {label}: requests() must return a non-empty list for case {case.case_id}")
+    _require(all(isinstance(r, Request) for r in requests), f"task {label}: requests must be harness.task.Request")
+    keys = [r.key for r in requests]
+    _require(len(set(keys)) == len(keys), f"task {label}: request keys must be unique, got {keys}")
+    for request in requests:
+        _require(request.case_id == case.case_id,
+                 f"task {label}: request {request.key} has case_id {request.case_id!r}, not {case.case_id!r}")
+        _require(isinstance(request.prompt, str) and image_tokens in request.prompt,
+                 f"task {label}: the prompt of {request.key} must contain the image tokens")
+        _require(isinstance(model.target(request), str), f"task {label}: target({request.key}) must be a string")
+        _require(isinstance(model.parse(request, "yes"), str),
+                 f"task {label}: parse({request.key}, ...) must be a string")
+    return requests
+
+
+# --- pytest plugin --------------------------------------------------------------------------
+
+_CHECKS = {"encoders": check_encoder, "projectors": check_projector, "judges": check_judge, "tasks": check_task}
+_CHECK_KEYS = {
+    "encoders": ("input_size",),
+    "projectors": ("in_shapes", "out_dim"),
+    "judges": ("prompts",),
+    "tasks": ("style",),
+}
+
+
+def run_conformance(kind: str, name: str) -> Any:
+    """Run the check of ``kind`` on a registered component with its ``conformance`` metadata.
+
+    Skips (pytest.skip) when the metadata says so or when building the component needs something
+    this machine lacks (a ``HarnessError``, e.g. weights that cannot be downloaded offline).
+    """
+    entry = plugins.registry(kind).get(name)
+    settings = dict(entry.metadata.get("conformance") or {})
+    if settings.get("skip"):
+        pytest.skip(f"{kind[:-1]} {name}: {settings['skip']}")
+    arguments = {key: settings[key] for key in _CHECK_KEYS[kind] if key in settings}
+    try:
+        return _CHECKS[kind](name, **arguments, **dict(settings.get("options") or {}))
+    except HarnessError as exc:
+        pytest.skip(f"{kind[:-1]} {name} is unavailable here: {exc}")
+
+
+class TestHarnessConformance:
+    """The ready-made suite: import it into a test module and pytest runs it for every component."""
+
+    def test_encoder(self, harness_encoder: str) -> None:
+        run_conformance("encoders", harness_encoder)
+
+    def test_projector(self, harness_projector: str) -> None:
+        run_conformance("projectors", harness_projector)
+
+    def test_judge(self, harness_judge: str) -> None:
+        run_conformance("judges", harness_judge)
+
+    def test_task(self, harness_task: str) -> None:
+        run_conformance("tasks", harness_task)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "med3d-harness conformance")
+    group.addoption(
+        "--harness-plugin",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="Parametrise the harness_* fixtures only over components of this plugin or distribution "
+        "(repeatable).",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "harness_plugin(*names): parametrise the harness_* fixtures only over components whose plugin or "
+        "distribution is one of names",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrise ``harness_encoder`` & co over the registered names (loaded only when used)."""
+    for fixture, kind in _FIXTURE_KINDS.items():
+        if fixture not in metafunc.fixturenames:
+            continue
+        wanted = set(metafunc.config.getoption("harness_plugin") or [])
+        for marker in metafunc.definition.iter_markers("harness_plugin"):
+            wanted.update(marker.args)
+        names = [
+            entry.name
+            for entry in plugins.registry(kind)
+            if not wanted or entry.plugin in wanted or entry.distribution in wanted
+        ]
+        metafunc.parametrize(fixture, names, ids=names)

@@ -1,0 +1,186 @@
+"""FLARE 2025 Task 5 (MLLM-3D): report generation (`flare_report`) and VQA (`flare_vqa`).
+
+Prompt styles:
+
+- ``med3dvlm``: the published Med3DVLM prompts, reproduced exactly because its weights were trained on
+  them. Report: the system sentence and the rest of the prompt go through the chat template *without* a
+  generation prompt, and the image placeholders are prepended to the whole text. VQA: a fixed system
+  message; the placeholders, a space and the question form the user turn; no generation prompt.
+- ``chat``: the corrected form for new models: placeholders inside the user turn and a generation prompt.
+
+Parsing follows the reference scripts: a local chain answer written as numbered lines becomes
+``"a1|a2|..."``; an empty answer is written as ``"None"``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from harness.data.records import Case, LocalQuestion
+from harness.errors import HarnessError
+from harness.task import Prediction, Request
+
+REPORT_PROMPT = (
+    "You are an AI assistant trained to act as an abdominal radiologist. Please describe in detail the "
+    "findings in this abdomen CT scan.\n        "
+)
+VQA_SYSTEM = (
+    "You are an AI assistant acting as a radiologist tasked with answering a multiple-choice question "
+    "based on a CT scan."
+)
+STYLES = ("med3dvlm", "chat")
+OFFICIAL_DATA = "FLARE-MedFM/FLARE-Task5-MLLM-3D"
+
+
+def _check_style(style: str) -> None:
+    if style not in STYLES:
+        raise HarnessError(f"unknown prompt style '{style}'; styles are: {', '.join(STYLES)}")
+
+
+def _render(tokenizer: Any, messages: list[dict[str, str]], *, generation_prompt: bool) -> str:
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation_prompt)
+
+
+def render_findings(findings: dict[str, str]) -> str:
+    """The report target: ``organ: text`` lines in the record's order."""
+    return "\n".join(f"{organ}: {text}" for organ, text in findings.items())
+
+
+def with_choices(question: str, choices: Sequence[str] | None) -> str:
+    """Question text as the reference writes it: stripped, then `` Choices: ['a', 'b']`` (Python repr)."""
+    text = question.rstrip()
+    return f"{text} Choices: {list(choices)!r}" if choices else text
+
+
+def numbered_lines(items: Sequence[str]) -> str:
+    return "\n".join(f"{i}. {item}" for i, item in enumerate(items, start=1))
+
+
+def chain_for_prompt(case: Case, root: LocalQuestion) -> list[LocalQuestion]:
+    """The questions the reference asks with a root: the root, then its direct follow-ups in record order."""
+    return [root, *(q for q in case.local_vqa if q.follow_up == root.id)]
+
+
+def parse_numbered(text: str) -> str:
+    """``"1. a\\n2. b"`` -> ``"a|b"`` when every non-empty line is numbered; otherwise the text unchanged."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    numbered = [re.sub(r"^\s*\d+\.\s*", "", line).strip() for line in lines if re.match(r"^\s*\d+\.\s*", line)]
+    return "|".join(numbered) if numbered and len(numbered) == len(lines) else text
+
+
+class FlareReportTask:
+    """CT report generation, scored by per-organ GREEN as the FLARE organisers do."""
+
+    name = "flare_report"
+    version = "1"
+    default_data = OFFICIAL_DATA
+    decoding: dict[str, Any] = {"do_sample": False, "max_new_tokens": 512}
+
+    def __init__(self, prompt: str = REPORT_PROMPT) -> None:
+        self.prompt = prompt
+
+    def requests(self, case: Case, *, style: str, image_tokens: str, tokenizer: Any) -> list[Request]:
+        _check_style(style)
+        if style == "med3dvlm":
+            system, _, rest = self.prompt.partition(".")
+            messages = [{"role": "system", "content": system + "."}, {"role": "user", "content": rest}]
+            prompt = image_tokens + _render(tokenizer, messages, generation_prompt=False)
+        else:
+            messages = [{"role": "user", "content": image_tokens + " " + self.prompt.strip()}]
+            prompt = _render(tokenizer, messages, generation_prompt=True)
+        return [
+            Request(
+                key=f"{case.case_id}/report/0",
+                case_id=case.case_id,
+                scope="report",
+                question_id=None,
+                question=self.prompt,
+                prompt=prompt,
+                image=case.image,
+                domain=case.domain,
+                target=render_findings(case.findings),
+                decoding=dict(self.decoding),
+            )
+        ]
+
+    def parse(self, request: Request, completion: str) -> str:
+        return completion
+
+    def score(self, predictions: Sequence[Prediction], cases: Sequence[Case], *, judge: Any = None,
+              cache_dir: Any = None) -> dict[str, Any]:
+        from harness.scoring.judging import GreenScorer
+        from harness.scoring.report import score_reports
+
+        if judge is None:
+            raise HarnessError("flare_report needs a GREEN judge: pass --judge (e.g. --judge lexical offline)")
+        by_case = {c.case_id: c for c in cases}
+        items = [(p.case_id, render_findings(by_case[p.case_id].findings), p.prediction)
+                 for p in predictions if p.case_id in by_case]
+        return score_reports(items, GreenScorer(judge, cache_dir=cache_dir))
+
+
+class FlareVQATask:
+    """Global multi-label questions and local question chains, scored by global and local accuracy."""
+
+    name = "flare_vqa"
+    version = "1"
+    default_data = OFFICIAL_DATA
+    decoding: dict[str, Any] = {"do_sample": False, "max_new_tokens": 128}
+    local_decoding: dict[str, Any] = {"do_sample": False, "max_new_tokens": 64}
+    reference_decoding: dict[str, Any] = {"do_sample": True, "top_p": 0.9, "temperature": 1.0}
+    """The reference scripts sample; ``--set decoding=reference`` selects it (recorded in the result)."""
+
+    def _prompt(self, question: str, *, style: str, image_tokens: str, tokenizer: Any) -> str:
+        _check_style(style)
+        messages = [{"role": "system", "content": VQA_SYSTEM},
+                    {"role": "user", "content": image_tokens + " " + question}]
+        return _render(tokenizer, messages, generation_prompt=style == "chat")
+
+    def requests(self, case: Case, *, style: str, image_tokens: str, tokenizer: Any) -> list[Request]:
+        out: list[Request] = []
+        for index, g in enumerate(case.global_vqa):
+            question = with_choices(g.question, g.choices)
+            out.append(Request(
+                key=f"{case.case_id}/global/{index}",
+                case_id=case.case_id,
+                scope="global",
+                question_id=None,
+                question=g.question,
+                prompt=self._prompt(question, style=style, image_tokens=image_tokens, tokenizer=tokenizer),
+                image=case.image,
+                domain=case.domain,
+                target=", ".join(g.answer),
+                decoding=dict(self.decoding),
+            ))
+        for root in (q for q in case.local_vqa if q.follow_up == -1):
+            chain = chain_for_prompt(case, root)
+            question = numbered_lines([with_choices(q.question, q.choices) for q in chain])
+            out.append(Request(
+                key=f"{case.case_id}/local/{root.id}",
+                case_id=case.case_id,
+                scope="local",
+                question_id=root.id,
+                question=question,
+                prompt=self._prompt(question, style=style, image_tokens=image_tokens, tokenizer=tokenizer),
+                image=case.image,
+                domain=case.domain,
+                target=numbered_lines([q.answer for q in chain]),
+                decoding=dict(self.local_decoding),
+            ))
+        return out
+
+    def parse(self, request: Request, completion: str) -> str:
+        text = completion.strip()
+        if request.scope == "local":
+            text = parse_numbered(text)
+        return text or "None"
+
+    def score(self, predictions: Sequence[Prediction], cases: Sequence[Case], *, judge: Any = None,
+              cache_dir: Any = None) -> dict[str, Any]:
+        from harness.scoring.vqa import score_vqa
+
+        rows = [{"case_id": p.case_id, "scope": p.scope, "question_id": p.question_id, "question": p.question,
+                 "prediction": p.prediction} for p in predictions]
+        return score_vqa(rows, list(cases))
