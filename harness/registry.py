@@ -40,6 +40,12 @@ class Entry(Generic[T]):
     metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def origin(self) -> str:
+        """The plugin and, when installed from a distribution, its name and version."""
+        dist = f" ({self.distribution} {self.version or ''})".replace(" )", ")") if self.distribution else ""
+        return f"'{self.plugin}'{dist}"
+
+    @property
     def description(self) -> str:
         return str(self.metadata.get("description", ""))
 
@@ -95,16 +101,25 @@ class Registry(Generic[T]):
         version: str | None = None,
         **metadata: Any,
     ) -> Entry[T]:
-        if not isinstance(name, str) or not name:
-            raise HarnessError(f"plugin '{plugin}' registered a {self.kind} with an empty or non-string name")
-        if name in self._entries:
-            other = self._entries[name]
+        """Register ``factory`` under ``name``; ``metadata`` (``description``, ...) is kept as is."""
+        return self.add_entry(Entry(name, self.kind, factory, plugin, distribution, version, dict(metadata)))
+
+    def add_entry(self, entry: Entry[T]) -> Entry[T]:
+        """Register a ready entry (the plugin manager uses this so metadata may use any key)."""
+        if not isinstance(entry.name, str) or not entry.name:
+            raise HarnessError(f"plugin '{entry.plugin}' registered a {self.kind} with an empty or non-string name")
+        if not (callable(entry.factory) or (isinstance(entry.factory, str) and entry.factory)):
             raise HarnessError(
-                f"{self.kind} '{name}' is registered twice: by plugin '{other.plugin}' and by plugin "
-                f"'{plugin}'; uninstall one or block it with -p no:NAME"
+                f"plugin '{entry.plugin}' registered {self.kind} '{entry.name}' with factory {entry.factory!r}; "
+                f"pass a callable or a 'module:attribute' string"
             )
-        entry = Entry(name, self.kind, factory, plugin, distribution, version, dict(metadata))
-        self._entries[name] = entry
+        if entry.name in self._entries:
+            other = self._entries[entry.name]
+            raise HarnessError(
+                f"{self.kind} '{entry.name}' is registered twice: by plugin {other.origin} and by plugin "
+                f"{entry.origin}; uninstall one or block it with -p no:NAME"
+            )
+        self._entries[entry.name] = entry
         return entry
 
     def remove_plugin(self, plugin: str) -> None:
