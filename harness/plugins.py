@@ -21,11 +21,12 @@ so a broken plugin never takes the CLI down. ``HARNESS_STRICT_PLUGINS=1`` makes 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import os
 import sys
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
 from importlib import metadata as importlib_metadata
 from typing import Any
 
@@ -33,8 +34,10 @@ import pluggy
 
 from harness import hookspecs
 from harness.errors import PluginError
-from harness.registry import KINDS, Registry
+from harness.registry import KINDS, Entry, Registry
 
+PROJECT_NAME = "harness"
+"""The pluggy project name (hookspecs.py marks hooks with the same name)."""
 OWN_DISTRIBUTION = "med3d-harness"
 ENTRY_POINT_GROUP = "harness"
 
@@ -51,9 +54,11 @@ class PluginInfo:
     hooks: list[str] = field(default_factory=list)
     error: str | None = None
     blocked: bool = False
+    components: dict[str, list[str]] = field(default_factory=dict)
+    """The names it registered, by kind."""
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return asdict(self)
 
 
 @dataclass
@@ -120,44 +125,65 @@ def _autoload_disabled() -> bool:
     return os.environ.get("HARNESS_DISABLE_PLUGIN_AUTOLOAD", "").lower() in {"1", "true", "yes"}
 
 
-def _warn(info: PluginInfo) -> None:
-    origin = f" ({info.distribution} {info.version})" if info.distribution else ""
+def _origin(info: PluginInfo) -> str:
+    return f"'{info.name}' ({info.distribution} {info.version})" if info.distribution else f"'{info.name}'"
+
+
+def _fail(info: PluginInfo, exc: BaseException) -> None:
+    """Record a plugin's failure; warn in one line, or raise in strict mode."""
+    message = str(exc).strip().splitlines()
+    info.error = f"{type(exc).__name__}: {message[0]}" if message else type(exc).__name__
+    if _strict():
+        raise PluginError(
+            f"plugin {_origin(info)} failed: {info.error} (HARNESS_STRICT_PLUGINS is set; "
+            f"fix or uninstall the plugin, or block it with -p no:{info.name})"
+        ) from exc
     sys.stderr.write(
-        f"warning: plugin '{info.name}'{origin} failed and was skipped: {info.error} "
+        f"warning: plugin {_origin(info)} failed and was skipped: {info.error} "
         f"(`harness plugins` lists it; HARNESS_STRICT_PLUGINS=1 makes this fatal)\n"
     )
 
 
-def _fail(info: PluginInfo, exc: BaseException) -> None:
-    info.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
-    if _strict():
-        raise PluginError(f"plugin '{info.name}' failed: {info.error}") from exc
-    _warn(info)
-
-
-def _candidates() -> list[tuple[PluginInfo, Any]]:
-    """(info, loader) pairs; the loader returns the plugin object (a module or any object)."""
-    found: list[tuple[PluginInfo, Any]] = []
-    seen_modules: set[str] = set()
+def _entry_point_candidates() -> list[tuple[PluginInfo, Callable[[], object]]]:
+    found: list[tuple[PluginInfo, Callable[[], object]]] = []
+    seen: set[tuple[str, str | None]] = set()
     for ep in sorted(importlib_metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         dist = getattr(ep, "dist", None)
         dist_name = dist.metadata["Name"] if dist is not None else None
         if _autoload_disabled() and dist_name != OWN_DISTRIBUTION:
             continue
-        if ep.value in seen_modules:  # the same distribution seen twice on sys.path
+        if (ep.value, dist_name) in seen:  # the same distribution found twice on sys.path
             continue
-        seen_modules.add(ep.value)
+        seen.add((ep.value, dist_name))
         info = PluginInfo(ep.name, ep.value, dist_name, dist.version if dist is not None else None)
-        info.blocked = bool({ep.name, ep.value, dist_name} & _blocked)
+        info.blocked = bool({ep.name, ep.value, ep.module, dist_name} & _blocked)
         found.append((info, ep.load))
+    return found
+
+
+def _candidates() -> list[tuple[PluginInfo, Callable[[], object]]]:
+    """(info, loader) pairs in load order; the loader returns the plugin object (a module or any object).
+
+    Plugin names are unique: an entry point whose name another distribution already uses (two
+    packages may both call theirs ``encoders``) is renamed ``DISTRIBUTION:NAME``.
+    """
+    found = _entry_point_candidates()
+    loaded_modules = {info.module.partition(":")[0] for info, _ in found}
     env_modules = [m.strip() for m in os.environ.get("HARNESS_PLUGINS", "").split(",") if m.strip()]
     for source, modules in (("HARNESS_PLUGINS", env_modules), ("-p", _extra_modules)):
         for module in modules:
-            info = PluginInfo(module, module, source=source)
-            info.blocked = module in _blocked
-            found.append((info, lambda m=module: importlib.import_module(m)))
+            if module in loaded_modules:  # already an installed entry point, or given twice
+                continue
+            loaded_modules.add(module)
+            info = PluginInfo(module, module, source=source, blocked=module in _blocked)
+            found.append((info, functools.partial(importlib.import_module, module)))
     for name, obj in _in_process:
-        found.append((PluginInfo(name, repr(obj), source="in-process"), lambda o=obj: o))
+        found.append((PluginInfo(name, repr(obj), source="in-process", blocked=name in _blocked), lambda o=obj: o))
+    names: set[str] = set()
+    for info, _ in found:
+        if info.name in names:
+            info.name = f"{info.distribution or info.source}:{info.name}"
+        names.add(info.name)
     return found
 
 
@@ -165,56 +191,52 @@ def _load() -> _State:
     global _state
     if _state is not None:
         return _state
-    manager = pluggy.PluginManager("harness")
+    manager = pluggy.PluginManager(PROJECT_NAME)
     manager.add_hookspecs(hookspecs)
-    registries = {kind: Registry(kind.rstrip("s")) for kind in KINDS}
+    registries = {kind: Registry(kind[:-1]) for kind in KINDS}
     infos: list[PluginInfo] = []
     for info, loader in _candidates():
         infos.append(info)
-        if info.blocked:
-            continue
-        try:
-            plugin = loader()
-            manager.register(plugin, name=info.name)
-            manager.check_pending()
-        except Exception as exc:
-            with contextlib.suppress(Exception):
-                manager.unregister(name=info.name)
-            _fail(info, exc)
-            continue
-        info.hooks = sorted(impl.name for impl in _hookcallers(manager, plugin))
-        try:
-            _register_components(manager, plugin, info, registries)
-        except Exception as exc:
-            for reg in registries.values():
-                reg.remove_plugin(info.name)
-            manager.unregister(plugin)
-            _fail(info, exc)
+        if not info.blocked:
+            _load_one(manager, registries, info, loader)
+    failed = [info.name for info in infos if info.error]
+    for reg in registries.values():
+        reg.failed_plugins = failed
     _state = _State(manager, registries, infos)
     return _state
 
 
-def _hookcallers(manager: pluggy.PluginManager, plugin: object) -> list[Any]:
-    return list(manager.get_hookcallers(plugin) or [])
-
-
-def _register_components(
-    manager: pluggy.PluginManager, plugin: object, info: PluginInfo, registries: dict[str, Registry]
+def _load_one(
+    manager: pluggy.PluginManager, registries: dict[str, Registry], info: PluginInfo, loader: Callable[[], object]
 ) -> None:
-    for kind in KINDS:
-        caller = getattr(manager.hook, f"register_{kind}")
-        for impl in caller.get_hookimpls():
-            if impl.plugin is not plugin:
-                continue
+    """Import, validate and register one plugin; on any failure undo it and record the error."""
+    plugin: object = None
+    try:
+        plugin = loader()
+        manager.register(plugin, name=info.name)
+        manager.check_pending()  # a misspelled hook (``register_encoder``) fails here
+        info.hooks = sorted(caller.name for caller in manager.get_hookcallers(plugin) or [])
+        for kind in KINDS:
+            _register_kind(manager, plugin, info, kind, registries[kind])
+    except (Exception, SystemExit) as exc:
+        for reg in registries.values():
+            reg.remove_plugin(info.name)
+        info.components = {}
+        if plugin is not None and manager.is_registered(plugin):
+            manager.unregister(plugin)
+        _fail(info, exc)
 
-            def register(name: str, factory: Any, _kind: str = kind, **metadata: Any) -> None:
-                registries[_kind].add(
-                    name,
-                    factory,
-                    plugin=info.name,
-                    distribution=info.distribution,
-                    version=info.version,
-                    **metadata,
-                )
 
+def _register_kind(
+    manager: pluggy.PluginManager, plugin: object, info: PluginInfo, kind: str, registry_: Registry
+) -> None:
+    """Call this plugin's ``register_<kind>`` hook (only its own, so a failure stays its own)."""
+
+    def register(name: str, factory: Any, **metadata: Any) -> None:
+        entry = Entry(name, registry_.kind, factory, info.name, info.distribution, info.version, metadata)
+        registry_.add_entry(entry)
+        info.components.setdefault(kind, []).append(name)
+
+    for impl in getattr(manager.hook, f"register_{kind}").get_hookimpls():
+        if impl.plugin is plugin:
             impl.function(register=register)

@@ -2,9 +2,12 @@
 
     >>> from harness.registry import Registry
     >>> encoders = Registry("encoder")
-    >>> encoders.add("dcformer", "harness_plugins.encoders.dcformer:DCFormer", plugin="builtin")
+    >>> entry = encoders.add("dcformer", "harness_plugins.encoders.dcformer:DCFormer", plugin="builtin")
     >>> encoders.names("dc*")
     ['dcformer']
+    >>> encoders.get("dcfromer")
+    Traceback (most recent call last):
+    harness.errors.UnknownNameError: unknown encoder 'dcfromer': did you mean 'dcformer'? available: dcformer
 
 Factories may be lazy ``"module:attribute"`` strings; they are imported on first ``load()``,
 so listing never imports a heavy module.
@@ -20,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from harness.errors import HarnessError, UnknownNameError
+
+__all__ = ["KINDS", "Entry", "Registry"]
 
 T = TypeVar("T")
 
@@ -90,6 +95,8 @@ class Registry(Generic[T]):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._entries: dict[str, Entry[T]] = {}
+        self.failed_plugins: list[str] = []
+        """Plugins that failed to load, named in unknown-name errors (the name may be theirs)."""
 
     def add(
         self,
@@ -117,7 +124,7 @@ class Registry(Generic[T]):
             other = self._entries[entry.name]
             raise HarnessError(
                 f"{self.kind} '{entry.name}' is registered twice: by plugin {other.origin} and by plugin "
-                f"{entry.origin}; uninstall one or block it with -p no:NAME"
+                f"{entry.origin}; uninstall one or block one with -p no:{entry.plugin}"
             )
         self._entries[entry.name] = entry
         return entry
@@ -153,7 +160,9 @@ class Registry(Generic[T]):
         close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
         hint = f" did you mean '{close[0]}'?" if close else ""
         available = ", ".join(names) if names else "none installed"
-        return (
-            f"unknown {self.kind} '{name}':{hint} available: {available} "
-            f"(`harness list {self.kind}s` shows them all)"
+        failed = (
+            f"; plugins that failed to load: {', '.join(self.failed_plugins)} (`harness plugins` shows why)"
+            if self.failed_plugins
+            else ""
         )
+        return f"unknown {self.kind} '{name}':{hint} available: {available}{failed}"

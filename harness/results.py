@@ -47,8 +47,8 @@ def _consistency_errors(data: dict[str, Any]) -> list[tuple[str, str]]:
     if scores["task"] != data["task"]["name"]:
         errors.append(("$.scores.task", f"{scores['task']!r} differs from task.name {data['task']['name']!r}"))
     judge = data.get("judge")
-    if "judge" in scores and judge and scores["judge"] != judge["id"]:
-        errors.append(("$.scores.judge", f"{scores['judge']!r} differs from judge.id {judge['id']!r}"))
+    if "judge" in scores and judge and scores["judge"] != judge:
+        errors.append(("$.scores.judge", f"{scores['judge']!r} differs from judge {judge!r}"))
     return errors
 
 

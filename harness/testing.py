@@ -54,6 +54,8 @@ __all__ = [
     "check_projector",
     "check_task",
     "example_case",
+    "example_tokenizer",
+    "run_conformance",
 ]
 
 DEFAULT_INPUT_SIZE = (32, 64, 64)
@@ -202,24 +204,32 @@ def check_projector(
 
 # --- judges ---------------------------------------------------------------------------------
 
-DEFAULT_PROMPTS = [
-    "Reference: The liver is normal.\nCandidate: The liver is normal.",
-    "Reference: Small left renal cyst.\nCandidate: The kidneys are normal.",
-    "Reference: The liver is normal.\nCandidate: The liver is normal.",
+DEFAULT_REPORT_PAIRS = [
+    ("The liver is normal.", "The liver is normal."),
+    ("Small cyst in the left kidney.", "The kidneys are normal."),
+    ("The liver is normal.", "The liver is normal."),
 ]
-"""Judge prompts for the check; the repeated one shows a judge keeps one answer per prompt."""
+"""(reference, candidate) pairs the judge check turns into GREEN prompts; the repeat shows a judge
+keeps one completion per prompt."""
+
+
+def default_judge_prompts() -> list[str]:
+    """GREEN prompts, as the harness sends them to a judge."""
+    from harness.scoring.green import make_prompt
+
+    return [make_prompt(reference, candidate) for reference, candidate in DEFAULT_REPORT_PAIRS]
 
 
 def check_judge(judge: Any, prompts: Sequence[str] | None = None, **options: Any) -> list[str]:
     """Check a judge: a stable non-empty ``id`` and one string completion per prompt, in order.
 
-    Returns the completions.
+    ``prompts`` defaults to :func:`default_judge_prompts`. Returns the completions.
     """
     model = _build("judges", judge, options)
     name = judge if isinstance(judge, str) else type(judge).__name__
     judge_id = getattr(model, "id", None)
     _require(isinstance(judge_id, str) and judge_id.strip() != "", f"judge {name}: `id` must be a non-empty string")
-    prompts = list(DEFAULT_PROMPTS if prompts is None else prompts)
+    prompts = list(default_judge_prompts() if prompts is None else prompts)
     completions = model.complete(prompts)
     _require(isinstance(completions, list),
              f"judge {name}: complete() must return a list, got {type(completions).__name__}")
@@ -250,6 +260,25 @@ def example_case() -> Case:
     })
 
 
+CHATML_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def example_tokenizer() -> Any:
+    """A real (fast) transformers tokenizer with a ChatML chat template, built offline in memory.
+
+    Its vocabulary is a single unknown token: enough for tasks, which render prompts as text.
+    """
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    backend = Tokenizer(models.WordLevel({"<unk>": 0}, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    return PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", chat_template=CHATML_TEMPLATE)
+
+
 def check_task(
     task: Any,
     case: Case | None = None,
@@ -260,11 +289,13 @@ def check_task(
     **options: Any,
 ) -> list[Request]:
     """Check a task: ``name``/``version``/``decoding``, and requests for a record (``example_case()``
-    by default) with unique keys, the case's id, prompts that contain ``image_tokens``, and string
-    ``target`` and ``parse`` results. Returns the requests."""
+    by default) with unique keys, the case's id, prompts that contain ``image_tokens``, a string
+    training target (``target(request)``, or ``request.target`` for tasks without that method) and a
+    string ``parse`` result. ``tokenizer`` defaults to :func:`example_tokenizer`. Returns the requests."""
     from harness.task import Request
 
     model = _build("tasks", task, options)
+    tokenizer = tokenizer if tokenizer is not None else example_tokenizer()
     label = task if isinstance(task, str) else type(task).__name__
     for attribute in ("name", "version"):
         value = getattr(model, attribute, None)
@@ -282,7 +313,8 @@ def check_task(
                  f"task {label}: request {request.key} has case_id {request.case_id!r}, not {case.case_id!r}")
         _require(isinstance(request.prompt, str) and image_tokens in request.prompt,
                  f"task {label}: the prompt of {request.key} must contain the image tokens")
-        _require(isinstance(model.target(request), str), f"task {label}: target({request.key}) must be a string")
+        target = model.target(request) if callable(getattr(model, "target", None)) else request.target
+        _require(isinstance(target, str), f"task {label}: the target of {request.key} must be a string")
         _require(isinstance(model.parse(request, "yes"), str),
                  f"task {label}: parse({request.key}, ...) must be a string")
     return requests
@@ -290,13 +322,32 @@ def check_task(
 
 # --- pytest plugin --------------------------------------------------------------------------
 
-_CHECKS = {"encoders": check_encoder, "projectors": check_projector, "judges": check_judge, "tasks": check_task}
-_CHECK_KEYS = {
-    "encoders": ("input_size",),
-    "projectors": ("in_shapes", "out_dim"),
-    "judges": ("prompts",),
-    "tasks": ("style",),
-}
+PROJECTOR_SHAPE_CANDIDATES = [DEFAULT_IN_SHAPES, DEFAULT_IN_SHAPES[:1], DEFAULT_IN_SHAPES[1:]]
+"""``in_shapes`` tried in turn for a projector without ``conformance`` shapes: two feature maps,
+then one (projectors may take only one map, and refuse the others with a HarnessError)."""
+
+
+def _conformance_settings(kind: str, name: str) -> dict[str, Any]:
+    settings = dict(plugins.registry(kind).get(name).metadata.get("conformance") or {})
+    if settings.get("skip"):
+        pytest.skip(f"{kind[:-1]} {name}: {settings['skip']}")
+    return settings
+
+
+def _conform_projector(name: str, settings: dict[str, Any]) -> Any:
+    out_dim = int(settings.get("out_dim", 64))
+    options = dict(settings.get("options") or {})
+    candidates = [settings["in_shapes"]] if "in_shapes" in settings else PROJECTOR_SHAPE_CANDIDATES
+    refusals = []
+    for in_shapes in candidates:
+        try:
+            projector = plugins.registry("projectors").create(name, in_shapes=list(in_shapes), out_dim=out_dim,
+                                                              **options)
+        except HarnessError as exc:
+            refusals.append(str(exc))
+            continue
+        return check_projector(projector, in_shapes=in_shapes, out_dim=out_dim)
+    raise HarnessError(f"projector '{name}' accepts none of the shapes tried: {'; '.join(refusals)}")
 
 
 def run_conformance(kind: str, name: str) -> Any:
@@ -305,15 +356,20 @@ def run_conformance(kind: str, name: str) -> Any:
     Skips (pytest.skip) when the metadata says so or when building the component needs something
     this machine lacks (a ``HarnessError``, e.g. weights that cannot be downloaded offline).
     """
-    entry = plugins.registry(kind).get(name)
-    settings = dict(entry.metadata.get("conformance") or {})
-    if settings.get("skip"):
-        pytest.skip(f"{kind[:-1]} {name}: {settings['skip']}")
-    arguments = {key: settings[key] for key in _CHECK_KEYS[kind] if key in settings}
+    settings = _conformance_settings(kind, name)
+    options = dict(settings.get("options") or {})
     try:
-        return _CHECKS[kind](name, **arguments, **dict(settings.get("options") or {}))
+        if kind == "encoders":
+            return check_encoder(name, input_size=settings.get("input_size", DEFAULT_INPUT_SIZE), **options)
+        if kind == "projectors":
+            return _conform_projector(name, settings)
+        if kind == "judges":
+            return check_judge(name, settings.get("prompts"), **options)
+        if kind == "tasks":
+            return check_task(name, style=settings.get("style", "med3dvlm"), **options)
     except HarnessError as exc:
         pytest.skip(f"{kind[:-1]} {name} is unavailable here: {exc}")
+    raise ValueError(f"no conformance check for kind '{kind}'")
 
 
 class TestHarnessConformance:
@@ -350,19 +406,27 @@ def pytest_configure(config: pytest.Config) -> None:
         "harness_plugin(*names): parametrise the harness_* fixtures only over components whose plugin or "
         "distribution is one of names",
     )
+    config.pluginmanager.register(_Parametrize(), "harness-conformance-parametrize")
 
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Parametrise ``harness_encoder`` & co over the registered names (loaded only when used)."""
-    for fixture, kind in _FIXTURE_KINDS.items():
-        if fixture not in metafunc.fixturenames:
-            continue
-        wanted = set(metafunc.config.getoption("harness_plugin") or [])
-        for marker in metafunc.definition.iter_markers("harness_plugin"):
-            wanted.update(marker.args)
-        names = [
-            entry.name
-            for entry in plugins.registry(kind)
-            if not wanted or entry.plugin in wanted or entry.distribution in wanted
-        ]
-        metafunc.parametrize(fixture, names, ids=names)
+class _Parametrize:
+    """Parametrises ``harness_encoder`` & co over the registered names (loading plugins only when used).
+
+    A plugin object registered in ``pytest_configure`` rather than a module-level hook: pytest also
+    calls a *test module's* ``pytest_generate_tests``, so with ``pytest --pyargs harness.testing``
+    a module-level hook would parametrise every fixture twice."""
+
+    @staticmethod
+    def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+        for fixture, kind in _FIXTURE_KINDS.items():
+            if fixture not in metafunc.fixturenames:
+                continue
+            wanted = set(metafunc.config.getoption("harness_plugin") or [])
+            for marker in metafunc.definition.iter_markers("harness_plugin"):
+                wanted.update(marker.args)
+            names = [
+                entry.name
+                for entry in plugins.registry(kind)
+                if not wanted or entry.plugin in wanted or entry.distribution in wanted
+            ]
+            metafunc.parametrize(fixture, names, ids=names)

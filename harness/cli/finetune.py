@@ -1,25 +1,60 @@
-"""`harness finetune`: HF Trainer + DeepSpeed + LoRA (issue 6)."""
+"""`harness finetune`: HF Trainer + DeepSpeed + LoRA over FLARE report and VQA data."""
 
 from __future__ import annotations
 
-import click
+from typing import Any
 
-from harness.errors import HarnessError
+import click
 
 
 @click.command("finetune")
-@click.option("--model", "model_name", required=True)
-@click.option("--task", "task_name", required=True, help="A task name or 'all'.")
-@click.option("--data", required=True)
-@click.option("--out", "out_dir", required=True)
-@click.option("--deepspeed", default=None, help="zero2, zero3 or a DeepSpeed JSON file.")
-@click.option("--lora/--no-lora", default=None, help="Default: as the recipe says.")
+@click.option("--model", "model_name", required=True, help="Zoo name or harness checkpoint folder to start from.")
+@click.option("--task", "task_name", required=True, help="A task name, a comma list, or 'all' (report + VQA mixed).")
+@click.option("--data", required=True, help="Data directory, JSON file, 'demo', or the FLARE hub id.")
+@click.option("--out", "out_dir", required=True, help="Output folder: checkpoints, log, final model.")
+@click.option("--deepspeed", default=None, help="zero2, zero3, none or a DeepSpeed JSON file (default: zero2 on CUDA).")
+@click.option("--lora/--no-lora", default=None, help="LoRA on the LLM (default: as the recipe says).")
+@click.option("--merge-lora/--save-adapter", "merge_lora", default=None,
+              help="At the end merge LoRA into the weights (default) or keep it as a peft adapter.")
 @click.option("--epochs", type=float, default=None)
-@click.option("--max-steps", type=int, default=None)
+@click.option("--max-steps", type=int, default=None, help="Stop after N optimizer steps (overrides --epochs).")
+@click.option("--lr", "learning_rate", type=float, default=None, help="Peak learning rate.")
+@click.option("--batch-size", type=int, default=None, help="Per device.")
+@click.option("--grad-accum", type=int, default=None, help="Gradient accumulation steps.")
+@click.option("--save-steps", type=int, default=None, help="Checkpoint every N steps.")
+@click.option("--seed", type=int, default=None)
+@click.option("--split", default=None, help="Data split to train on (default: train).")
+@click.option("--init", type=click.Choice(["weights", "base"]), default="weights", show_default=True,
+              help="weights: start from the model's trained weights; base: from its pretrained parts only.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Any training setting, e.g. lora_r=8, trainable=vision_tower,mm_projector, precision=bf16.")
 @click.option("--resume", is_flag=True, help="Continue from the newest checkpoint in --out.")
-def finetune_command(**options: object) -> None:
-    """Fine-tune a model on FLARE data."""
-    raise HarnessError("`harness finetune` is not implemented yet")
+@click.option("--dry-run", is_flag=True, help="Print the resolved configuration and parameter counts, then stop.")
+@click.option("--local_rank", "--local-rank", "local_rank", type=int, default=None, hidden=True,
+              help="Passed by the DeepSpeed launcher; the rank is read from LOCAL_RANK.")
+def finetune_command(model_name: str, task_name: str, data: str, out_dir: str, settings: tuple[str, ...],
+                     resume: bool, dry_run: bool, init: str, local_rank: int | None, **options: Any) -> None:
+    """Fine-tune a model on FLARE data (the published Med3DVLM recipe by default).
+
+    \b
+    Examples:
+      harness finetune --dry-run --model med3dvlm --task all --data demo --out runs/ft
+      harness finetune --model med3dvlm-demo --init base --task all --data demo --out runs/demo-ft --max-steps 20
+      torchrun --nproc-per-node 8 -m harness finetune --model med3dvlm-init --task all \\
+          --data /data/FLARE --out runs/med3dvlm-flare --deepspeed zero2
+      harness finetune ... --resume      # continue a stopped run from its newest checkpoint
+    """
+    from harness.training import dry_run as plan
+    from harness.training import finetune, resolve_run
+    from harness.training.config import parse_settings
+
+    overrides = {key: value for key, value in options.items() if value is not None}
+    overrides.update(parse_settings(settings))
+    cfg = resolve_run(model_name, task=task_name, data=data, out_dir=out_dir, overrides=overrides, resume=resume)
+    if dry_run:
+        click.echo(plan(cfg, init=init))
+        return
+    finetune(cfg, init=init)
 
 
 COMMANDS = [finetune_command]

@@ -1,71 +1,118 @@
-"""`harness list`, `harness plugins` and `harness show`: what is installed."""
+"""`harness list`, `harness plugins` and `harness show`: what is installed.
+
+Listing reads registry metadata only: no factory is called and no heavy module is imported.
+"""
 
 from __future__ import annotations
 
+import difflib
 import json
+from typing import Any
 
 import click
 
 from harness import plugins
+from harness.errors import HarnessError
 from harness.registry import KINDS
+
+SHOW_KINDS = tuple(kind[:-1] for kind in KINDS)
+
+
+def resolve_kind(value: str, kinds: tuple[str, ...] = KINDS) -> str:
+    """A kind as the user typed it (``model`` or ``models``) -> its canonical spelling in ``kinds``."""
+    lowered = value.lower()
+    for kind in kinds:
+        if lowered in (kind, kind + "s", kind.rstrip("s")):
+            return kind
+    close = difflib.get_close_matches(lowered, kinds, n=1, cutoff=0.6)
+    hint = f" did you mean '{close[0]}'?" if close else ""
+    raise HarnessError(f"unknown component kind '{value}':{hint} kinds are: {', '.join(kinds)}")
+
+
+def _rows(kind: str, pattern: str | None) -> list[dict[str, Any]]:
+    registry = plugins.registry(kind)
+    wanted = set(registry.names(pattern))
+    return [entry.to_json() for entry in registry if entry.name in wanted]
 
 
 @click.command("list")
-@click.argument("kind", required=False, type=click.Choice(KINDS))
+@click.argument("kind", required=False, metavar="[KIND]")
 @click.argument("pattern", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_command(kind: str | None, pattern: str | None, as_json: bool) -> None:
     """List installed components, optionally of one KIND and matching a wildcard PATTERN.
+
+    KIND is one of encoders, projectors, llms, tasks, models, judges. Nothing is built or
+    downloaded: this reads what plugins registered.
 
     \b
     Examples:
       harness list
       harness list models 'med3dvlm*'
       harness list encoders --json
+      harness -p my_plugin list judges
     """
-    kinds = [kind] if kind else list(KINDS)
-    table = {k: [e.to_json() for e in plugins.registry(k) if not pattern or e.name in
-                 plugins.registry(k).names(pattern)] for k in kinds}
+    kinds = [resolve_kind(kind)] if kind else list(KINDS)
+    table = {k: _rows(k, pattern) for k in kinds}
     if as_json:
-        click.echo(json.dumps(table if not kind else table[kind], indent=2, sort_keys=True))
+        click.echo(json.dumps(table[kinds[0]] if kind else table, indent=2, default=str))
         return
     for k in kinds:
         click.secho(f"{k} ({len(table[k])})", bold=True)
         width = max((len(e["name"]) for e in table[k]), default=0)
         for e in table[k]:
             origin = e["distribution"] or e["plugin"]
-            click.echo(f"  {e['name']:<{width}}  {e['description']}  [{origin}]")
+            description = f"  {e['description']}" if e["description"] else ""
+            click.echo(f"  {e['name']:<{width}}{description}  [{origin}]")
+    failed = [info.name for info in plugins.plugin_infos() if info.error]
+    if failed:
+        click.echo(f"\n{len(failed)} plugin(s) failed to load: {', '.join(failed)} (see `harness plugins`)", err=True)
 
 
 @click.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def plugins_command(as_json: bool) -> None:
-    """List plugins: distribution, version, hooks implemented and load errors."""
+    """List plugins: distribution, version, hooks implemented, what each registered, load errors.
+
+    \b
+    Examples:
+      harness plugins
+      harness plugins --json
+      HARNESS_STRICT_PLUGINS=1 harness plugins     # fail on the first broken plugin
+    """
     infos = plugins.plugin_infos()
     if as_json:
         click.echo(json.dumps([i.to_json() for i in infos], indent=2, sort_keys=True))
         return
+    width = max((len(i.name) for i in infos), default=0)
     for info in infos:
         status = "blocked" if info.blocked else ("FAILED" if info.error else "ok")
-        dist = f"{info.distribution} {info.version}" if info.distribution else info.source
-        click.echo(f"{info.name:<20} {status:<8} {dist:<28} {info.module}")
+        origin = f"{info.distribution} {info.version}" if info.distribution else f"({info.source})"
+        click.echo(f"{info.name:<{width}}  {status:<7}  {origin:<28}  {info.module}")
+        pad = " " * (width + 2)
         if info.hooks:
-            click.echo(f"{'':<20} hooks: {', '.join(info.hooks)}")
+            click.echo(f"{pad}hooks: {', '.join(info.hooks)}")
+        for kind, names in info.components.items():
+            click.echo(f"{pad}{kind}: {', '.join(names)}")
         if info.error:
-            click.echo(f"{'':<20} error: {info.error}")
+            click.echo(f"{pad}error: {info.error}")
 
 
 @click.command("show")
-@click.argument("kind", type=click.Choice(["model", "encoder", "projector", "llm", "task", "judge"]))
+@click.argument("kind", metavar="KIND")
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def show_command(kind: str, name: str, as_json: bool) -> None:
     """Show one component; for a model, its card (parts, input size, weights, licence, paper).
 
+    KIND is one of encoder, projector, llm, task, model, judge.
+
     \b
-    Example:
+    Examples:
       harness show model med3dvlm
+      harness show encoder dcformer --json
     """
+    kind = resolve_kind(kind, SHOW_KINDS)
     entry = plugins.registry(kind + "s").get(name)
     info = entry.to_json()
     if kind == "model":
@@ -79,6 +126,8 @@ def show_command(kind: str, name: str, as_json: bool) -> None:
     for key in ("description", "plugin", "distribution", "version", "factory"):
         if kind != "model" or key != "description":
             click.echo(f"  {key:<13} {info[key]}")
+    for key, value in info["metadata"].items():
+        click.echo(f"  {key:<13} {value}")
 
 
 COMMANDS = [list_command, plugins_command, show_command]

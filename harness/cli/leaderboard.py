@@ -1,10 +1,18 @@
-"""`harness leaderboard`: build and check the leaderboard (issue 7)."""
+"""`harness leaderboard`: add a run's result, build the generated files, check them (CI)."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import click
 
 from harness.errors import HarnessError
+
+RESULTS_OPTION = click.option("--results", default="leaderboard/results", show_default=True, type=click.Path(),
+                              help="Folder of result files (<model>/<task>.json).")
+OUT_OPTION = click.option("--out", "out_dir", default="leaderboard", show_default=True, type=click.Path(),
+                          help="Folder the generated files go to.")
 
 
 @click.group("leaderboard")
@@ -12,20 +20,52 @@ def leaderboard_group() -> None:
     """Build and check the leaderboard from result files."""
 
 
+@leaderboard_group.command("add")
+@click.argument("run_dir", type=click.Path())
+@RESULTS_OPTION
+@click.option("--force", is_flag=True, help="Replace an existing result file for the same model and task.")
+def add_command(run_dir: str, results: str, force: bool) -> None:
+    """Validate RUN_DIR/result.json and copy it to RESULTS/<model>/<task>.json."""
+    from harness.leaderboard.collect import expected_path
+    from harness.results import read_result
+
+    source = Path(run_dir) / "result.json"
+    if not source.is_file():
+        raise HarnessError(f"{source}: no such file; pass the --out folder of a finished `harness run`")
+    data = read_result(source)
+    target = Path(results) / expected_path(data)
+    if target.exists() and not force:
+        raise HarnessError(f"{target} exists; pass --force to replace it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    click.echo(f"added {target}; run `harness leaderboard build` and commit both")
+
+
 @leaderboard_group.command("build")
-@click.option("--results", default="leaderboard/results", show_default=True, type=click.Path())
-@click.option("--out", "out_dir", default="leaderboard", show_default=True, type=click.Path())
-def build_command(**options: object) -> None:
-    """Generate tables, page and plots from the result files."""
-    raise HarnessError("`harness leaderboard build` is not implemented yet")
+@RESULTS_OPTION
+@OUT_OPTION
+def build_command(results: str, out_dir: str) -> None:
+    """Generate README.md, leaderboard.csv, leaderboard.json, index.html and plots/ from the result files."""
+    from harness.leaderboard import build
+
+    for path in build(results, out_dir):
+        click.echo(str(path))
 
 
 @leaderboard_group.command("check")
-@click.option("--results", default="leaderboard/results", show_default=True, type=click.Path())
-@click.option("--out", "out_dir", default="leaderboard", show_default=True, type=click.Path())
-def check_command(**options: object) -> None:
-    """Fail when a result is invalid or duplicated, or generated files are stale."""
-    raise HarnessError("`harness leaderboard check` is not implemented yet")
+@RESULTS_OPTION
+@OUT_OPTION
+def check_command(results: str, out_dir: str) -> None:
+    """Exit 1 when a result is invalid, misplaced or duplicated, or a generated file is stale."""
+    from harness.leaderboard import check
+
+    problems = check(results, out_dir)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        click.echo(f"leaderboard check: {len(problems)} problem(s)", err=True)
+        raise SystemExit(1)  # not ctx.exit: `harness.cli.main` runs click with standalone_mode=False
+    click.echo("leaderboard check: result files valid and generated files up to date")
 
 
 COMMANDS = [leaderboard_group]

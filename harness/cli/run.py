@@ -54,8 +54,9 @@ def format_scores(scores: dict[str, Any]) -> str:
     """A short table of the headline figures (and per-organ GREEN for report tasks)."""
     from tabulate import tabulate
 
-    headline = {k: v for k, v in scores.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    lines = [tabulate(sorted(headline.items()), headers=["metric", "value"], floatfmt=".4f")]
+    headline = [(k, f"{v:.4f}" if isinstance(v, float) else v) for k, v in sorted(scores.items())
+                if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    lines = [tabulate(headline, headers=["metric", "value"], disable_numparse=True)]
     if isinstance(scores.get("organs"), dict):
         all_cases = scores.get("organs_all_cases", {})
         rows = [(organ, value, all_cases.get(organ)) for organ, value in sorted(scores["organs"].items())]

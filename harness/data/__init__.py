@@ -1,1 +1,51 @@
-"""data."""
+"""FLARE data: records, images, preprocessing and the synthetic demo data set.
+
+    >>> from harness.data import load_cases, prepare_image
+    >>> cases = load_cases("demo")                                          # doctest: +SKIP
+    >>> image = prepare_image(cases[0], input_size=(32, 64, 64))            # doctest: +SKIP
+
+Torch-dependent names (`prepare_image`, `CaseImages`, ...) load on first use, so importing this
+package stays light.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from harness.data.loading import HUB_ID, cache_dir, load_cases, read_json
+from harness.data.records import Case, GlobalQuestion, LocalQuestion
+from harness.data.validate import RecordError, validate_records
+
+_LAZY = {
+    "BadCase": "harness.data.images",
+    "read_volume": "harness.data.images",
+    "prepare_image": "harness.data.images",
+    "window_normalise": "harness.data.images",
+    "resize_volume": "harness.data.resize",
+    "CaseImages": "harness.data.dataset",
+    "collate_images": "harness.data.dataset",
+    "image_loader": "harness.data.dataset",
+    "train_augmentation": "harness.data.dataset",
+    "preprocess": "harness.data.preprocess",
+    "generate_demo": "harness.data.demo",
+}
+
+__all__ = [
+    "HUB_ID",
+    "Case",
+    "GlobalQuestion",
+    "LocalQuestion",
+    "RecordError",
+    "cache_dir",
+    "load_cases",
+    "read_json",
+    "validate_records",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'harness.data' has no attribute {name!r}")

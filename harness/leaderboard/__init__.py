@@ -1,1 +1,14 @@
-"""leaderboard."""
+"""The leaderboard: validated result files -> boards -> tables, page and plots.
+
+    >>> from harness.leaderboard import build, check
+    >>> build("leaderboard/results", "leaderboard")      # writes README.md, CSV, JSON, index.html, plots/
+    >>> check("leaderboard/results", "leaderboard")      # [] when valid, unique and up to date
+
+One board per (data set, split, judge): rankings never mix data sets, splits or GREEN judges.
+"""
+
+from __future__ import annotations
+
+from harness.leaderboard.build import build, check, render
+
+__all__ = ["build", "check", "render"]

@@ -1,1 +1,65 @@
-"""training."""
+"""Fine-tuning (`harness finetune`): HF Trainer + DeepSpeed + peft LoRA over the FLARE tasks.
+
+    >>> from harness.training import resolve_run, finetune, dry_run
+    >>> cfg = resolve_run("med3dvlm", task="all", data="demo", out_dir="/tmp/ft")   # doctest: +SKIP
+    >>> print(dry_run(cfg))                                                          # doctest: +SKIP
+
+Modules: `config` (settings: published defaults <- recipe.training <- CLI), `zero` (DeepSpeed configs),
+`parts` (LoRA and trainable parts), `samples` / `dataset` / `encoding` (training data), `trainer` (the
+run, checkpoints, resume), `export` (final weights), `summary` (resolved configuration, dry run).
+Heavy libraries load inside the functions, so importing this package is cheap.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.training.config import TrainConfig
+
+__all__ = ["dry_run", "finetune", "resolve_run"]
+
+
+def resolve_run(
+    model: str, *, task: str, data: str, out_dir: str, overrides: dict[str, Any] | None = None, resume: bool = False
+) -> TrainConfig:
+    """The run's configuration: published defaults <- the model's ``recipe.training`` <- ``overrides``."""
+    from harness.training.config import resolve_config
+
+    return resolve_config(_recipe_of(model), overrides or {}, model=model, task=task, data=data,
+                          out_dir=out_dir, resume=resume)
+
+
+def _recipe_of(model: str) -> Any:
+    """The recipe of a zoo name, or the one stored in a harness checkpoint's config.json."""
+    if Path(model).is_dir():
+        import json
+
+        from harness.errors import HarnessError
+        from harness.recipe import Recipe
+
+        config = Path(model) / "config.json"
+        if not config.is_file():
+            raise HarnessError(f"{model} has no config.json: pass a zoo name or a harness checkpoint folder")
+        raw = json.loads(config.read_text())
+        if "recipe" in raw:
+            return Recipe.from_dict(raw["recipe"])
+        from harness.modeling.loading import published_recipe
+
+        return published_recipe(raw, Path(model).name)
+    from harness.modeling.loading import resolve_recipe
+
+    return resolve_recipe(model)
+
+
+def finetune(cfg: TrainConfig, *, init: str = "weights") -> Path:
+    from harness.training.trainer import finetune as _finetune
+
+    return _finetune(cfg, init=init)
+
+
+def dry_run(cfg: TrainConfig, *, init: str = "weights") -> str:
+    from harness.training.summary import dry_run as _dry_run
+
+    return _dry_run(cfg, init=init)

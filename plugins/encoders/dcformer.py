@@ -25,10 +25,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+from harness_plugins.encoders._features import check_input_size, check_select_feature, selected_stages
 from torch import nn
 
 from harness.errors import HarnessError
-from harness_plugins.encoders._features import check_input_size, check_select_feature, selected_stages
 
 SIZES: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     # size: (channels of s0..s4, blocks of s0..s4)
@@ -181,7 +181,7 @@ class DCFormer(nn.Module):
 
     def feature_shapes(self) -> list[tuple[int, int]]:
         """(tokens, channels) of each returned feature map for ``input_size``, without a forward pass."""
-        return [(t * h * w, self.channels[i]) for i, (t, h, w) in zip(self.select, self.feature_grids())]
+        return [(t * h * w, self.channels[i]) for i, (t, h, w) in zip(self.select, self.feature_grids(), strict=True)]
 
     def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
         hidden = self.encoder(images.permute(0, 1, 3, 4, 2))

@@ -116,6 +116,8 @@ class FlareReportTask:
         if judge is None:
             raise HarnessError("flare_report needs a GREEN judge: pass --judge (e.g. --judge lexical offline)")
         by_case = {c.case_id: c for c in cases}
+        # The official scorer reads the reference as the rendered "organ: text" lines (the CSV's gt column) and
+        # parses it back; scoring the same text keeps its behaviour on unusual organ names or line breaks.
         items = [(p.case_id, render_findings(by_case[p.case_id].findings), p.prediction)
                  for p in predictions if p.case_id in by_case]
         return score_reports(items, GreenScorer(judge, cache_dir=cache_dir))

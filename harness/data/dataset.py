@@ -1,0 +1,95 @@
+"""A torch Dataset of case images, its collate function, and the reference training augmentation.
+
+>>> loader = image_loader(cases, input_size=(32, 64, 64), batch_size=2, workers=2)  # doctest: +SKIP
+>>> batch = next(iter(loader)); batch["images"].shape                            # doctest: +SKIP
+torch.Size([2, 1, 32, 64, 64])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from harness.data.images import BadCase, prepare_image
+from harness.data.records import Case
+
+
+def train_augmentation() -> Callable[[torch.Tensor], torch.Tensor]:
+    """The reference's training transform: RandScaleIntensity(0.1, p 0.5), RandShiftIntensity(0.1, p 0.5)."""
+    import monai.transforms as mtf
+
+    return mtf.Compose([mtf.RandScaleIntensity(factors=0.1, prob=0.5), mtf.RandShiftIntensity(offsets=0.1, prob=0.5)])
+
+
+class CaseImages(Dataset):
+    """Item i: ``{"case_id", "index", "image"}`` with image (1, D, H, W) in [0, 1], or, for an
+    unreadable image when ``on_bad_case="skip"``, ``{"case_id", "index", "error"}``."""
+
+    def __init__(
+        self,
+        cases: Sequence[Case],
+        *,
+        input_size: Sequence[int],
+        hu_windows: Mapping[str, Sequence[float]] | None = None,
+        augment: bool = False,
+        on_bad_case: str = "raise",
+    ) -> None:
+        if on_bad_case not in ("raise", "skip"):
+            raise ValueError(f"on_bad_case must be 'raise' or 'skip', not {on_bad_case!r}")
+        self.cases = list(cases)
+        self.input_size = tuple(input_size)
+        self.hu_windows = hu_windows
+        self.transform = train_augmentation() if augment else None
+        self.on_bad_case = on_bad_case
+
+    def __len__(self) -> int:
+        return len(self.cases)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        case = self.cases[index]
+        try:
+            image = prepare_image(case, input_size=self.input_size, hu_windows=self.hu_windows)
+        except BadCase as exc:
+            if self.on_bad_case == "raise":
+                raise
+            return {"case_id": case.case_id, "index": index, "error": str(exc)}
+        if self.transform is not None:
+            image = torch.as_tensor(self.transform(image)).float()
+        return {"case_id": case.case_id, "index": index, "image": image}
+
+
+def collate_images(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Stack the good items' images into (B, 1, D, H, W); list the bad ones as (case_id, error)."""
+    good = [item for item in items if "image" in item]
+    return {
+        "images": torch.stack([item["image"] for item in good]) if good else None,
+        "case_ids": [item["case_id"] for item in good],
+        "indices": [item["index"] for item in good],
+        "bad": [(item["case_id"], item["error"]) for item in items if "error" in item],
+    }
+
+
+def image_loader(
+    cases: Sequence[Case],
+    *,
+    input_size: Sequence[int],
+    batch_size: int = 1,
+    workers: int = 0,
+    hu_windows: Mapping[str, Sequence[float]] | None = None,
+    augment: bool = False,
+    shuffle: bool = False,
+    on_bad_case: str = "raise",
+) -> DataLoader:
+    """A DataLoader over the cases' images with `collate_images`."""
+    dataset = CaseImages(cases, input_size=input_size, hu_windows=hu_windows, augment=augment, on_bad_case=on_bad_case)
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        num_workers=workers,
+        collate_fn=collate_images,
+        persistent_workers=False,
+    )

@@ -1,0 +1,165 @@
+"""Reading CT volumes and turning them into the model's input tensor.
+
+    >>> import numpy as np
+    >>> window_normalise(np.array([-1000.0, 40.0, 3000.0]), (-160.0, 240.0)).tolist()
+    [0.0, 0.5, 1.0]
+
+Raw volumes (.nii.gz, .nii, or any format SimpleITK reads) hold Hounsfield units; a 4-D image keeps
+its first volume, as the reference preprocessing does. Processed volumes (.npy, .npz: what
+`harness preprocess` writes) are already windowed and in [0, 1], with a leading channel axis.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from harness.data.records import Case, guess_domain
+from harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    import torch
+
+DEFAULT_WINDOWS: dict[str, tuple[float, float]] = {"abdomen": (-160.0, 240.0), "chest": (-1350.0, 150.0)}
+"""HU windows of the reference preprocessing: CT-AMOS (abdomen) and CT-RATE (chest)."""
+
+PROCESSED_SUFFIXES = (".npy", ".npz")
+
+
+class BadCase(HarnessError):
+    """A case whose image cannot be read. Runs either stop on it or skip it (``--on-bad-case skip``)
+    and list it in their result."""
+
+    def __init__(self, path: str | Path, reason: str, case_id: str | None = None) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        self.case_id = case_id
+        who = f"case {case_id}: " if case_id else ""
+        super().__init__(
+            f"{who}cannot read image {self.path} ({reason}); fix or remove the file, or pass --on-bad-case skip"
+        )
+
+
+def is_processed(path: str | Path) -> bool:
+    """Whether a file is in the processed format (already windowed, in [0, 1], channel first)."""
+    return str(path).lower().endswith(PROCESSED_SUFFIXES)
+
+
+def read_volume(path: str | Path) -> np.ndarray:
+    """The voxel array of an image file, as stored.
+
+    NIfTI and other medical formats come back (D, H, W) in HU via SimpleITK (array order z, y, x,
+    as the reference reads them), the first volume of a 4-D image; .npy files are memory-mapped
+    (processed volumes are (1, D, H, W)). A missing, truncated or corrupt file raises `BadCase`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise BadCase(path, "file not found")
+    name = path.name.lower()
+    try:
+        if name.endswith(".npy"):
+            return np.load(path, mmap_mode="r", allow_pickle=False)
+        if name.endswith(".npz"):
+            with np.load(path, allow_pickle=False) as archive:
+                if not archive.files:
+                    raise BadCase(path, "empty .npz archive")
+                return archive[archive.files[0]]
+        return _read_sitk(path)
+    except BadCase:
+        raise
+    except (OSError, ValueError, EOFError, RuntimeError, zipfile.BadZipFile) as exc:
+        raise BadCase(path, _reason(exc)) from None
+
+
+def _read_sitk(path: Path) -> np.ndarray:
+    import SimpleITK as sitk
+
+    volume = sitk.GetArrayFromImage(sitk.ReadImage(str(path)))
+    if volume.ndim == 4:
+        volume = volume[0]
+    if volume.ndim != 3:
+        raise BadCase(path, f"expected a 3-D or 4-D image, got {volume.ndim}-D")
+    return volume
+
+
+def _reason(exc: BaseException) -> str:
+    """The informative first line of a reader's exception, shortened."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    detail = next((line for line in lines if "rror" in line or "nable" in line), lines[0] if lines else "")
+    detail = detail.split("): ")[-1] if "): " in detail else detail
+    kind = type(exc).__name__
+    return f"corrupt or truncated: {kind}: {detail[:160]}" if detail else f"corrupt or truncated: {kind}"
+
+
+def window_normalise(volume: np.ndarray, window: Sequence[float]) -> np.ndarray:
+    """Clip to the HU window, then min-max to [0, 1] (a constant volume becomes zeros)."""
+    clipped = np.clip(np.asarray(volume, dtype=np.float32), float(window[0]), float(window[1]))
+    low, high = float(clipped.min()), float(clipped.max())
+    if high <= low:
+        return np.zeros_like(clipped)
+    return (clipped - low) / (high - low)
+
+
+def window_for(path: str | Path, domain: str | None, hu_windows: Mapping[str, Sequence[float]] | None):
+    """The HU window of a case: its domain's, else the reference rule ("amos" in the path: abdomen)."""
+    windows = {**DEFAULT_WINDOWS, **(hu_windows or {})}
+    domain = domain or guess_domain(str(path), "", [])
+    if domain not in windows:
+        raise HarnessError(f"no HU window for domain {domain!r}; known: {', '.join(sorted(windows))}")
+    return tuple(windows[domain])
+
+
+def prepare_image(
+    case_or_path: Case | str | Path,
+    *,
+    input_size: Sequence[int],
+    hu_windows: Mapping[str, Sequence[float]] | None = None,
+    domain: str | None = None,
+) -> torch.Tensor:
+    """The model input of one case: a float32 tensor (1, D, H, W) in [0, 1].
+
+    Raw volumes are windowed for their domain, min-max normalised and resized with the harness's
+    anti-aliased resize (equal to `harness preprocess` followed by loading). Processed volumes are
+    resized with MONAI's `Resize` when their size differs, as the reference loader does.
+    """
+
+    if isinstance(case_or_path, Case):
+        if case_or_path.image is None:
+            raise HarnessError(f"case {case_or_path.case_id} has no image path: load it with load_cases")
+        path, domain, case_id = case_or_path.image, domain or case_or_path.domain, case_or_path.case_id
+    else:
+        path, case_id = Path(case_or_path), None
+    size = tuple(int(s) for s in input_size)
+    try:
+        volume = read_volume(path)
+    except BadCase as exc:
+        raise BadCase(exc.path, exc.reason, case_id) from None
+    if is_processed(path):
+        return _processed_tensor(volume, size, path, case_id)
+    from harness.data.resize import resize_volume
+
+    normalised = window_normalise(volume, window_for(path, domain, hu_windows))
+    return resize_volume(normalised, size).unsqueeze(0)
+
+
+def _processed_tensor(volume: np.ndarray, size: tuple[int, ...], path: Path, case_id: str | None) -> torch.Tensor:
+    import torch
+
+    try:
+        array = np.asarray(volume, dtype=np.float32)
+    except (OSError, ValueError) as exc:
+        raise BadCase(path, _reason(exc), case_id) from None
+    if array.ndim == 3:
+        array = array[None]
+    if array.ndim != 4 or array.shape[0] != 1:
+        raise BadCase(path, f"expected a processed volume (1, D, H, W), got shape {array.shape}", case_id)
+    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    if tuple(tensor.shape[1:]) != size:
+        from monai.transforms import Resize
+
+        tensor = torch.as_tensor(Resize(size)(tensor)).float()
+    return tensor

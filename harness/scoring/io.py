@@ -1,0 +1,94 @@
+"""Reading what `harness score` scores: the reference scripts' CSV files, predictions.jsonl, FLARE records.
+
+The CSVs are read with pandas' defaults, as the reference scorers read them, so their quirks carry over:
+an empty cell (or "None", "NA", "nan", ...) becomes NaN, which the report scorer turns into "" and the VQA
+scorer into the label "nan".
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from harness.data.records import Case
+from harness.errors import HarnessError
+from harness.task import Prediction
+
+REPORT_COLUMNS = ("name", "gt", "generated")
+VQA_COLUMNS = ("case_id", "scope", "question_id", "question", "prediction")
+
+
+def _read_csv(path: str | Path, **options: Any) -> Any:
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path, **options)
+    except FileNotFoundError:
+        raise HarnessError(f"predictions file {path} does not exist") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise HarnessError(f"{path} is not a readable CSV file: {str(exc).splitlines()[0]}") from None
+
+
+def csv_columns(path: str | Path) -> list[str]:
+    return [str(c) for c in _read_csv(path, nrows=0).columns]
+
+
+def _require(path: str | Path, columns: list[str], wanted: tuple[str, ...], kind: str) -> None:
+    missing = [c for c in wanted if c not in columns]
+    if missing:
+        raise HarnessError(
+            f"{path} lacks the column(s) {', '.join(missing)}: a {kind} CSV has the columns {', '.join(wanted)}"
+        )
+
+
+def read_report_csv(path: str | Path) -> list[tuple[str, str, str]]:
+    """(name, gt, generated) rows of a reference report CSV; empty cells become "" as in the reference."""
+    frame = _read_csv(path)
+    _require(path, list(frame.columns), REPORT_COLUMNS, "report")
+    frame = frame.fillna("")
+    return [(str(r["name"]), str(r["gt"]), str(r["generated"])) for _, r in frame.iterrows()]
+
+
+def read_vqa_csv(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of a reference VQA CSV, values as pandas reads them (empty prediction -> NaN, kept)."""
+    frame = _read_csv(path)
+    _require(path, list(frame.columns), VQA_COLUMNS, "VQA")
+    return [{c: row[c] for c in VQA_COLUMNS} for _, row in frame.iterrows()]
+
+
+def read_predictions_jsonl(path: str | Path) -> list[Prediction]:
+    """The harness's predictions.jsonl (one `harness.task.Prediction` per line)."""
+    out: list[Prediction] = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise HarnessError(f"predictions file {path} does not exist") from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            out.append(Prediction.from_json(data))
+        except (ValueError, TypeError) as exc:
+            raise HarnessError(
+                f"{path} line {number} is not a prediction record ({type(exc).__name__}: {exc}); "
+                "expected the JSON lines `harness run` writes"
+            ) from None
+    return out
+
+
+def read_records(path: str | Path) -> list[Case]:
+    """FLARE records from a JSON file: a list of records (the validation/training JSON files)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise HarnessError(f"ground-truth file {path} does not exist") from None
+    except ValueError as exc:
+        raise HarnessError(f"ground-truth file {path} is not valid JSON: {exc}") from None
+    if not isinstance(data, list) or not all(isinstance(r, dict) and "case_id" in r for r in data):
+        raise HarnessError(f"ground-truth file {path} must be a JSON list of FLARE records, each with a case_id")
+    try:
+        return [Case.from_json(record, source=str(path)) for record in data]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise HarnessError(f"ground-truth file {path} has a malformed record: {type(exc).__name__}: {exc}") from None

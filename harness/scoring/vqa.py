@@ -1,0 +1,219 @@
+"""FLARE 2025 VQA accuracy: the official global and local accuracy, and strict variants beside them.
+
+    >>> from harness.data.records import Case
+    >>> case = Case.from_json({"case_id": "amos_1.nii.gz", "global_vqa": [
+    ...     {"question": "Which?", "answer": ["ascites"]}]})
+    >>> score_vqa([{"case_id": "amos_1.npy", "scope": "global", "question_id": None,
+    ...             "question": "Which?", "prediction": "Ascites, gallstone"}], [case])["global_accuracy"]
+    0.5
+
+Official semantics (medfm-flare/FLARE25-MLLM3D eval_vqa.py, reference/flare_scoring.md), quirks kept:
+
+- Only the rows given count (a prediction file missing cases is not penalised); each row counts, so a
+  case or chain predicted twice counts twice. Case ids are compared without their extension.
+- Global row: labels = prediction split on ',', stripped, lower-cased, empties dropped; score =
+  (labels found among the first global question's answers) / max(#labels, #answers), 1.0 when both are
+  empty. A repeated label counts each time ("a, a" against ["a"] scores 1.0).
+- Local row (one per chain root): answers = prediction split on '|', stripped, lower-cased; 0 when the
+  first differs from the root's answer, else (answers equal to the reference at the same position) /
+  chain length. A chain is its root, then every question whose follow-up path leads to it, by id.
+- Values pass through the CSV round trip the reference pipeline makes: a prediction that pandas reads
+  as missing ("", "None", "NA", "nan", ...) is NaN, which the scorer reads as the label "nan"; a single
+  space is no prediction.
+
+Strict variants (``*_strict``): every question of every case given in ``cases`` counts, 0 when no row
+answers it; only the first row of a question counts; a repeated label (prediction or answer) counts once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.data.records import Case
+from harness.errors import HarnessError
+
+TASK = "flare_vqa"
+
+
+def canonical_case_id(case_id: Any) -> str:
+    """The reference's case key: the file name without ".nii.gz", else without its last suffix."""
+    if not isinstance(case_id, str) or not case_id:
+        raise HarnessError(f"prediction row has case_id {case_id!r}; every row needs a case id string")
+    name = Path(case_id).name
+    return name[: -len(".nii.gz")] if name.endswith(".nii.gz") else Path(name).stem
+
+
+def _na_strings() -> frozenset[str]:
+    from pandas._libs.parsers import STR_NA_VALUES
+
+    return frozenset(STR_NA_VALUES)
+
+
+def as_read_from_csv(value: Any) -> Any:
+    """A prediction as pandas reads it back from the reference CSV: NA-looking strings become NaN."""
+    return math.nan if isinstance(value, str) and value in _na_strings() else value
+
+
+def _norm(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value).strip().lower()
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def global_row_score(prediction: Any, answers: Sequence[str], *, strict: bool = False) -> float:
+    """One global row: labels found among the answers / max(#labels, #answers); 1.0 when both are empty."""
+    labels = [_norm(p) for p in str(as_read_from_csv(prediction)).split(",") if _norm(p)]
+    references = [_norm(a) for a in answers]
+    if strict:
+        labels, references = _unique(labels), _unique(references)
+    if not labels and not references:
+        return 1.0
+    return sum(label in references for label in labels) / max(len(labels), len(references))
+
+
+def local_row_score(prediction: Any, chain_answers: Sequence[str]) -> float:
+    """One local chain: 0 if the root answer is wrong, else the share of positions answered right."""
+    answers = [_norm(p) for p in str(as_read_from_csv(prediction)).split("|")]
+    references = [_norm(a) for a in chain_answers]
+    if answers[0] != references[0]:
+        return 0.0
+    correct = sum((answers[i] if i < len(answers) else "") == ref for i, ref in enumerate(references))
+    return correct / len(references)
+
+
+def chains(case: Case) -> dict[int, list[int]]:
+    """Root id -> [root, then every question leading to it in ascending id], as the reference builds them."""
+    by_id = {q.id: q for q in case.local_vqa}
+    members: dict[int, set[int]] = {}
+    for question in case.local_vqa:
+        root, seen = question.id, {question.id}
+        while by_id[root].follow_up != -1:
+            root = by_id[root].follow_up
+            if root not in by_id or root in seen:
+                raise HarnessError(
+                    f"case {case.case_id}: local question {question.id} follows up a missing or circular "
+                    f"question ({root}); fix the record's follow_up ids"
+                )
+            seen.add(root)
+        members.setdefault(root, set()).add(question.id)
+    return {root: [root, *sorted(ids - {root})] for root, ids in members.items()}
+
+
+def _question_id(row: Mapping[str, Any]) -> int:
+    value = row.get("question_id")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise HarnessError(
+            f"local row of case {row.get('case_id')} has question_id {value!r}; local rows need the chain's root id"
+        ) from None
+
+
+class _Truth:
+    """The ground truth keyed as the reference keys it (canonical id; a later record with the same id wins)."""
+
+    def __init__(self, cases: Sequence[Case]) -> None:
+        self.cases = {canonical_case_id(c.case_id): c for c in cases}
+        self._chains: dict[str, dict[int, list[int]]] = {}
+
+    def case(self, cid: str) -> Case:
+        try:
+            return self.cases[cid]
+        except KeyError:
+            raise HarnessError(
+                f"case '{cid}' of the predictions is not in the ground truth; pass the records it comes from"
+            ) from None
+
+    def global_answers(self, cid: str) -> list[str]:
+        case = self.case(cid)
+        if not case.global_vqa:
+            raise HarnessError(f"case '{cid}' has a global prediction but no global question in the ground truth")
+        return case.global_vqa[0].answer
+
+    def chains(self, cid: str) -> dict[int, list[int]]:
+        if cid not in self._chains:
+            self._chains[cid] = chains(self.case(cid))
+        return self._chains[cid]
+
+    def chain_answers(self, cid: str, root: int) -> list[str]:
+        answers = {q.id: q.answer for q in self.case(cid).local_vqa}
+        return [answers[qid] for qid in self.chains(cid)[root]]
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def score_vqa(rows: Sequence[Mapping[str, Any]], cases: Sequence[Case]) -> dict[str, Any]:
+    """Score prediction rows (case_id, scope, question_id, question, prediction) against FLARE records."""
+    truth = _Truth(cases)
+    per_case: dict[str, dict[str, list[float]]] = {}
+
+    def case_entry(cid: str) -> dict[str, list[float]]:
+        return per_case.setdefault(cid, {"global": [], "local": []})
+
+    global_scores: list[float] = []
+    for row in (r for r in rows if r.get("scope") == "global"):
+        cid = canonical_case_id(row.get("case_id"))
+        score = global_row_score(row.get("prediction"), truth.global_answers(cid))
+        global_scores.append(score)
+        case_entry(cid)["global"].append(score)
+
+    # The reference groups local rows by the raw case id (sorted), keeping file order within a case.
+    local_rows = sorted((r for r in rows if r.get("scope") == "local"), key=lambda r: str(r.get("case_id")))
+    local_scores: list[float] = []
+    for row in local_rows:
+        cid = canonical_case_id(row.get("case_id"))
+        root = _question_id(row)
+        if root not in truth.chains(cid):
+            continue  # not a chain root: the reference skips the row
+        score = local_row_score(row.get("prediction"), truth.chain_answers(cid, root))
+        local_scores.append(score)
+        case_entry(cid)["local"].append(score)
+
+    strict_global, strict_local = _strict_scores(rows, truth)
+    return {
+        "task": TASK,
+        "global_accuracy": _mean(global_scores),
+        "local_accuracy": _mean(local_scores),
+        "n_global": len(global_scores),
+        "n_local": len(local_scores),
+        "global_accuracy_strict": _mean(strict_global),
+        "local_accuracy_strict": _mean(strict_local),
+        "n_global_strict": len(strict_global),
+        "n_local_strict": len(strict_local),
+        "per_case": per_case,
+    }
+
+
+def _strict_scores(rows: Sequence[Mapping[str, Any]], truth: _Truth) -> tuple[list[float], list[float]]:
+    """Every case's first global question and every chain count once; unanswered ones score 0."""
+    first_global: dict[str, Any] = {}
+    first_local: dict[tuple[str, int], Any] = {}
+    for row in rows:
+        cid = canonical_case_id(row.get("case_id"))
+        if row.get("scope") == "global":
+            first_global.setdefault(cid, row.get("prediction"))
+        elif row.get("scope") == "local":
+            first_local.setdefault((cid, _question_id(row)), row.get("prediction"))
+    global_scores: list[float] = []
+    local_scores: list[float] = []
+    for cid, case in truth.cases.items():
+        if case.global_vqa:
+            answered = cid in first_global
+            global_scores.append(
+                global_row_score(first_global[cid], case.global_vqa[0].answer, strict=True) if answered else 0.0
+            )
+        for root in truth.chains(cid):
+            answered = (cid, root) in first_local
+            local_scores.append(
+                local_row_score(first_local[(cid, root)], truth.chain_answers(cid, root)) if answered else 0.0
+            )
+    return global_scores, local_scores

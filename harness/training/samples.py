@@ -1,0 +1,77 @@
+"""Training samples from cases and task plugins, mixed as the reference mixes them.
+
+Each task renders a case into requests (`Task.requests`) and gives each its target text
+(`Task.target(request)`, or ``request.target``). One case gives one *slot* per task:
+
+- a task that yields one request per case (the report) gives a fixed sample;
+- a task that yields several (VQA: each global question, each local chain) gives a slot that draws
+  afresh at every visit: a scope with probability 1/2 each (global or local; the only scope a case
+  has when it lacks the other), then within ``global`` the first question (``global_question="first"``,
+  as the reference) or a random one, and within other scopes a random request (a random local chain).
+
+The training set is the concatenation of every task's slots, so one epoch shows each case once per task.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.data.records import Case
+from harness.errors import HarnessError
+from harness.task import Request
+
+
+@dataclass
+class Sample:
+    prompt: str
+    target: str
+    key: str
+
+
+@dataclass
+class Slot:
+    """All the samples one case offers one task, grouped by scope; `draw` picks one."""
+
+    case_index: int
+    task: str
+    by_scope: dict[str, list[Sample]] = field(default_factory=dict)
+
+    def draw(self, rng: random.Random | Any, global_question: str = "first") -> Sample:
+        scopes = sorted(self.by_scope)
+        scope = scopes[0] if len(scopes) == 1 else scopes[int(rng.random() * len(scopes))]
+        options = self.by_scope[scope]
+        if scope == "global" and global_question == "first":
+            return options[0]
+        return options[int(rng.random() * len(options))] if len(options) > 1 else options[0]
+
+
+def target_of(task: Any, request: Request) -> str:
+    """The training target: the task's ``target(request)`` when it defines one, else ``request.target``."""
+    target = task.target(request) if hasattr(task, "target") else request.target
+    if target is None:
+        raise HarnessError(f"task '{task.name}' gives no training target for {request.key}; it cannot be fine-tuned")
+    return target
+
+
+def build_slots(
+    cases: Sequence[Case], tasks: Sequence[Any], *, style: str, image_tokens: str, tokenizer: Any
+) -> list[Slot]:
+    """Every task's slots over ``cases``, task by task (the reference's ConcatDataset order)."""
+    slots: list[Slot] = []
+    for task in tasks:
+        for index, case in enumerate(cases):
+            requests = task.requests(case, style=style, image_tokens=image_tokens, tokenizer=tokenizer)
+            if not requests:
+                continue
+            slot = Slot(case_index=index, task=task.name)
+            for request in requests:
+                sample = Sample(request.prompt, target_of(task, request), request.key)
+                slot.by_scope.setdefault(request.scope, []).append(sample)
+            slots.append(slot)
+    if not slots:
+        names = ", ".join(t.name for t in tasks)
+        raise HarnessError(f"the data gave no training samples for {names}: check --data and --task")
+    return slots

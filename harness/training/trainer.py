@@ -1,0 +1,222 @@
+"""`finetune(cfg)`: one fine-tuning run on the HF Trainer (DeepSpeed, peft LoRA, checkpoints, resume).
+
+    >>> from harness.training import finetune, resolve_run
+    >>> cfg = resolve_run("med3dvlm-demo", task="all", data="demo", out_dir="runs/ft", overrides={"max_steps": 4})
+    >>> finetune(cfg)                                                        # doctest: +SKIP
+
+The same code runs on one CPU process, on one GPU, and under torchrun or the DeepSpeed launcher on
+many GPUs and nodes (the Trainer reads RANK/WORLD_SIZE/MASTER_ADDR from the launcher). Checkpoints
+(``OUT/checkpoint-N``) hold the trained weights, optimizer, scheduler, RNG and trainer state; ``--resume``
+continues from the newest complete one. At the end the model is written to OUT in the harness layout.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import Trainer, TrainingArguments, set_seed
+
+from harness.errors import HarnessError
+from harness.training.config import TrainConfig, resolved_precision
+from harness.training.csvlog import CsvLogCallback
+from harness.training.parts import apply_lora, set_trainable
+from harness.training.zero import ensure_distributed_env, resolve_deepspeed, zero_stage
+
+TRAINED_STATE = "trained.safetensors"
+"""In each checkpoint: every tensor of the trained parts (LoRA, fully trained parts, their BatchNorm buffers)."""
+
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+
+
+def latest_checkpoint(out_dir: str | Path) -> Path | None:
+    """The highest-step ``checkpoint-N`` in ``out_dir`` that is complete (its trainer_state.json is written last)."""
+    out = Path(out_dir)
+    if not out.is_dir():
+        return None
+    done = [(int(m.group(1)), p) for p in out.iterdir()
+            if (m := _CHECKPOINT.match(p.name)) and (p / "trainer_state.json").is_file()]
+    return max(done)[1] if done else None
+
+
+def world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+class HarnessTrainer(Trainer):
+    """The HF Trainer, saving checkpoints as the trained tensors only (the frozen base is never copied) and
+    reading them back on resume without DeepSpeed (DeepSpeed resumes from its own ``global_stepN`` files)."""
+
+    def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
+        if not self.args.should_save:
+            return
+        from harness.training.export import atomic_save_tensors, trained_tensors
+
+        model = self.accelerator.unwrap_model(self.model)
+        folder = Path(output_dir or self.args.output_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        state = state_dict if state_dict is not None else model.state_dict()
+        atomic_save_tensors(trained_tensors(model, state), folder / TRAINED_STATE)
+
+    def _load_from_checkpoint(self, resume_from_checkpoint: str, model: torch.nn.Module | None = None) -> None:
+        from safetensors.torch import load_file
+
+        path = Path(resume_from_checkpoint) / TRAINED_STATE
+        if not path.is_file():
+            raise HarnessError(f"{path} is missing: {resume_from_checkpoint} is not a harness checkpoint")
+        target = self.accelerator.unwrap_model(model if model is not None else self.model)
+        result = target.load_state_dict(load_file(str(path)), strict=False)
+        if result.unexpected_keys:
+            raise HarnessError(
+                f"{path} does not fit this model (e.g. {result.unexpected_keys[0]}): resume with the same "
+                f"--model and LoRA settings"
+            )
+
+
+def training_arguments(cfg: TrainConfig, *, cuda: bool, deepspeed: dict[str, Any] | None) -> TrainingArguments:
+    """TrainingArguments for the config; warmup is given as a ratio whichever transformers spells it."""
+    import inspect
+
+    precision = resolved_precision(cfg, cuda)
+    report_to = [r for r in cfg.report_to if r != "csv"] or ["none"]
+    kwargs: dict[str, Any] = dict(
+        output_dir=cfg.out_dir,
+        per_device_train_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        learning_rate=cfg.learning_rate,
+        lr_scheduler_type=cfg.lr_scheduler,
+        weight_decay=cfg.weight_decay,
+        max_grad_norm=cfg.max_grad_norm,
+        num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps,
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
+        use_cpu=not cuda,
+        save_strategy="steps",
+        save_steps=cfg.save_steps,
+        save_total_limit=cfg.save_total_limit,
+        logging_steps=cfg.logging_steps,
+        report_to=report_to,
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        dataloader_num_workers=cfg.num_workers,
+        remove_unused_columns=False,
+        deepspeed=deepspeed,
+        ddp_backend="gloo" if not cuda and world_size() > 1 else None,
+        disable_tqdm=not is_main_process(),
+    )
+    accepted = inspect.signature(TrainingArguments.__init__).parameters
+    if "warmup_ratio" in accepted:
+        kwargs["warmup_ratio"] = cfg.warmup_ratio
+    else:  # transformers >= 5 reads a float below 1 as a ratio
+        kwargs["warmup_steps"] = cfg.warmup_ratio
+    # transformers >= 5 renames gradient checkpointing to activation checkpointing
+    checkpointing = "activation_checkpointing" if "activation_checkpointing" in accepted else "gradient_checkpointing"
+    kwargs[checkpointing] = cfg.gradient_checkpointing
+    kwargs[f"{checkpointing}_kwargs"] = {"use_reentrant": False} if cfg.gradient_checkpointing else None
+    return TrainingArguments(**kwargs)
+
+
+def load_dtype(cfg: TrainConfig, *, cuda: bool, deepspeed: dict[str, Any] | None) -> torch.dtype:
+    """DeepSpeed keeps float32 master weights itself, so the model loads in the compute dtype there;
+    without it the weights stay float32 and bf16/fp16 run as autocast."""
+    precision = resolved_precision(cfg, cuda)
+    if deepspeed is not None and precision in {"bf16", "fp16"}:
+        return torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.float32
+
+
+def load_for_training(model_name: str, *, init: str, dtype: torch.dtype) -> tuple[Any, Any]:
+    """(model, tokenizer). ``init="weights"``: the model as `harness.load_model` gives it (trained weights
+    when it has them); ``"base"``: the recipe's pretrained parts without its trained weights (a fresh
+    vision tower and projector unless the recipe names pretrained ones)."""
+    from harness.modeling import loading
+
+    if init not in {"weights", "base"}:
+        raise HarnessError(f"--init must be 'weights' or 'base', got '{init}'")
+    if init == "base":
+        if Path(model_name).is_dir():
+            raise HarnessError("--init base needs a zoo model name; a checkpoint folder is always its own weights")
+        recipe = loading.resolve_recipe(model_name, weights=None, extra={"local_weights": None})
+        model = loading._load_recipe(recipe, dtype)
+    else:
+        model = loading.load_model(model_name, dtype=dtype)
+    return model, loading.load_tokenizer(model_name)
+
+
+def build_dataset(cfg: TrainConfig, model: Any, tokenizer: Any) -> Any:
+    """The mixed report + VQA training set of `cfg.task` over `cfg.data`'s `cfg.split`."""
+    from harness import plugins
+    from harness.data import load_cases
+    from harness.training.dataset import FinetuneDataset
+    from harness.training.samples import build_slots
+
+    recipe = model.config.get_recipe()
+    registry = plugins.registry("tasks")
+    names = registry.names() if cfg.task == "all" else [t.strip() for t in cfg.task.split(",") if t.strip()]
+    tasks = [registry.create(name) for name in names]
+    cases = load_cases(cfg.data, split=cfg.split)
+    image_tokens = recipe.image_token * int(model.num_image_tokens)
+    slots = build_slots(cases, tasks, style=recipe.prompt_style, image_tokens=image_tokens, tokenizer=tokenizer)
+    return FinetuneDataset(
+        slots, cases, tokenizer, input_size=recipe.input_size, max_length=cfg.max_length,
+        hu_windows=recipe.hu_windows, augment=cfg.augment, global_question=cfg.global_question,
+    )
+
+
+def check_out_dir(cfg: TrainConfig) -> Path | None:
+    """The checkpoint to resume from (``--resume``), refusing to train over another run's checkpoints."""
+    checkpoint = latest_checkpoint(cfg.out_dir)
+    if checkpoint is not None and not cfg.resume:
+        raise HarnessError(
+            f"{cfg.out_dir} already holds {checkpoint.name}: pass --resume to continue it, or choose another --out"
+        )
+    return checkpoint
+
+
+def finetune(cfg: TrainConfig, *, init: str = "weights", log: Callable[[str], None] = print) -> Path:
+    """Train, checkpoint, and write the final model into ``cfg.out_dir``; returns that folder."""
+    from harness.training.export import export_final
+    from harness.training.summary import describe
+
+    cuda = torch.cuda.is_available()
+    deepspeed = resolve_deepspeed(cfg.deepspeed, cuda=cuda)
+    if deepspeed is not None:
+        ensure_distributed_env()
+    say = log if is_main_process() else (lambda _message: None)
+    checkpoint = check_out_dir(cfg)
+    if cfg.resume and checkpoint is None:
+        say(f"no checkpoint in {cfg.out_dir} yet: starting from step 0")
+    set_seed(cfg.seed)
+    model, tokenizer = load_for_training(cfg.model, init=init, dtype=load_dtype(cfg, cuda=cuda, deepspeed=deepspeed))
+    model.config.use_cache = False
+    dataset = build_dataset(cfg, model, tokenizer)
+    if cfg.lora:
+        model = apply_lora(model, r=cfg.lora_r, alpha=cfg.lora_alpha, dropout=cfg.lora_dropout)
+    set_trainable(model, cfg.trainable, lora=cfg.lora)
+    say(describe(cfg, model=model, cuda=cuda, deepspeed=deepspeed, world=world_size(),
+                 samples=dataset.scope_counts()))
+    if checkpoint is not None:
+        say(f"resuming from {checkpoint}")
+
+    from harness.training.encoding import Collator, pad_token_id
+
+    trainer = HarnessTrainer(
+        model=model,
+        args=training_arguments(cfg, cuda=cuda, deepspeed=deepspeed),
+        train_dataset=dataset,
+        data_collator=Collator(pad_token_id(tokenizer)),
+        callbacks=[CsvLogCallback(Path(cfg.out_dir) / "train_log.csv")],
+    )
+    result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint is not None else None)
+    export_final(trainer, tokenizer, cfg, metrics=result.metrics, zero3=zero_stage(deepspeed) == 3)
+    say(f"trained {trainer.state.global_step} steps; model written to {cfg.out_dir}")
+    return Path(cfg.out_dir)

@@ -1,0 +1,102 @@
+"""Reading volumes (NIfTI with affine and spacing, 4-D, int16, float, .npy) and preparing model input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+import torch
+
+from harness.data import BadCase, Case, collate_images, image_loader, prepare_image, read_volume
+from harness.errors import HarnessError
+
+
+def nifti(path: Path, data: np.ndarray, spacing=(1.5, 0.8, 0.8)) -> Path:
+    """Write (D, H, W) data as NIfTI (nibabel stores x, y, z: transpose) with an affine."""
+    affine = np.diag([spacing[2], spacing[1], spacing[0], 1.0])
+    affine[:3, 3] = (-100, 20, 5)
+    nib.save(nib.Nifti1Image(np.ascontiguousarray(data.T), affine), str(path))
+    return path
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.float32, np.float64])
+@pytest.mark.parametrize("suffix", [".nii", ".nii.gz"])
+def test_read_nifti_in_zyx_order(tmp_path: Path, dtype, suffix: str) -> None:
+    data = (np.arange(4 * 5 * 6).reshape(4, 5, 6) * 7 - 300).astype(dtype)
+    out = read_volume(nifti(tmp_path / f"v{suffix}", data))
+    assert out.shape == (4, 5, 6)
+    np.testing.assert_allclose(out, data)
+
+
+def test_read_4d_keeps_first_volume(tmp_path: Path) -> None:
+    data = np.stack([np.full((3, 4, 5), 10, np.int16), np.full((3, 4, 5), 99, np.int16)])
+    path = tmp_path / "v4.nii.gz"
+    nib.save(nib.Nifti1Image(np.ascontiguousarray(np.transpose(data, (3, 2, 1, 0))), np.eye(4)), str(path))
+    out = read_volume(path)
+    assert out.shape == (3, 4, 5) and (out == 10).all()
+
+
+def test_npy_is_memory_mapped(tmp_path: Path) -> None:
+    np.save(tmp_path / "p.npy", np.zeros((1, 2, 3, 4), np.float16))
+    assert isinstance(read_volume(tmp_path / "p.npy"), np.memmap)
+
+
+def test_corrupt_and_truncated_files_name_the_file(tmp_path: Path) -> None:
+    good = nifti(tmp_path / "g.nii.gz", np.zeros((8, 8, 8), np.int16))
+    truncated = tmp_path / "t.nii.gz"
+    truncated.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
+    garbage = tmp_path / "c.nii.gz"
+    garbage.write_bytes(b"not a nifti at all" * 10)
+    np.save(tmp_path / "n.npy", np.zeros((1, 8, 8, 8), np.float32))
+    npy = tmp_path / "n.npy"
+    npy.write_bytes(npy.read_bytes()[:200])
+    for path in (truncated, garbage, npy, tmp_path / "missing.nii.gz"):
+        with pytest.raises(BadCase) as info:
+            read_volume(path)
+        message = str(info.value)
+        assert str(path) in message and "\n" not in message and isinstance(info.value, HarnessError)
+
+
+def test_prepare_image_windows_by_domain(tmp_path: Path) -> None:
+    data = np.full((8, 16, 16), -1000, np.int16)
+    data[:, 4:12, 4:12] = 40
+    path = nifti(tmp_path / "amos_1.nii.gz", data)
+    abdomen = prepare_image(path, input_size=(8, 16, 16), domain="abdomen")
+    chest = prepare_image(path, input_size=(8, 16, 16), domain="chest")
+    assert abdomen.shape == (1, 8, 16, 16) and abdomen.dtype == torch.float32
+    assert abdomen.max() == 1.0 and abdomen.min() == 0.0 and chest.max() == 1.0
+    small = prepare_image(path, input_size=(4, 8, 8))
+    assert small.shape == (1, 4, 8, 8) and float(small.min()) >= 0.0 and float(small.max()) <= 1.0
+
+
+def test_processed_npy_resized_with_monai(tmp_path: Path) -> None:
+    np.save(tmp_path / "p.npy", np.full((1, 8, 8, 8), 0.25, np.float16))
+    out = prepare_image(tmp_path / "p.npy", input_size=(4, 4, 4))
+    assert out.shape == (1, 4, 4, 4) and torch.allclose(out, torch.full_like(out, 0.25))
+
+
+def test_loader_batches_and_skips_bad_cases(tmp_path: Path) -> None:
+    nifti(tmp_path / "amos_a.nii.gz", np.random.default_rng(0).integers(-200, 300, (6, 10, 10)).astype(np.int16))
+    (tmp_path / "amos_b.nii.gz").write_bytes(b"broken")
+    cases = [
+        Case("amos_a.nii.gz", image=tmp_path / "amos_a.nii.gz"),
+        Case("amos_b.nii.gz", image=tmp_path / "amos_b.nii.gz"),
+        Case("amos_c.nii.gz", image=tmp_path / "amos_a.nii.gz"),
+    ]
+    batches = list(image_loader(cases, input_size=(4, 8, 8), batch_size=3, on_bad_case="skip", augment=True))
+    assert batches[0]["images"].shape == (2, 1, 4, 8, 8)
+    assert batches[0]["case_ids"] == ["amos_a.nii.gz", "amos_c.nii.gz"]
+    assert [b[0] for b in batches[0]["bad"]] == ["amos_b.nii.gz"]
+    with pytest.raises(BadCase, match="case amos_b.nii.gz"):
+        list(image_loader(cases, input_size=(4, 8, 8), batch_size=3))
+    assert collate_images([{"case_id": "x", "index": 0, "error": "e"}])["images"] is None
+
+
+@pytest.mark.slow
+def test_loader_with_workers(tmp_path: Path) -> None:
+    nifti(tmp_path / "amos_a.nii.gz", np.zeros((6, 10, 10), np.int16))
+    cases = [Case(f"c{i}", image=tmp_path / "amos_a.nii.gz") for i in range(4)]
+    batches = list(image_loader(cases, input_size=(4, 8, 8), batch_size=2, workers=2))
+    assert [b["case_ids"] for b in batches] == [["c0", "c1"], ["c2", "c3"]]
