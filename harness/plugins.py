@@ -6,8 +6,9 @@ Plugins come from three places, in this order:
 2. ``HARNESS_PLUGINS=mod1,mod2`` (import paths);
 3. ``-p MODULE`` on the command line (``configure(modules=[...])``).
 
-``-p no:NAME`` (``configure(blocked=[...])``) blocks an entry point by its name, module or
-distribution. ``HARNESS_DISABLE_PLUGIN_AUTOLOAD=1`` loads only the built-in entry points.
+``-p no:NAME`` (``configure(blocked=[...])``) blocks a plugin by its name, module or
+distribution. ``HARNESS_DISABLE_PLUGIN_AUTOLOAD=1`` skips third-party entry points (the built-ins,
+``HARNESS_PLUGINS`` and ``-p`` still load).
 
 Every plugin is imported, validated (``check_pending``) and asked to register inside its own guard:
 one that fails is recorded in :func:`plugin_infos`, reported with a one-line warning and skipped,

@@ -158,7 +158,7 @@ def test_save_pretrained_round_trips_in_harness_layout(tmp_path):
     ids = torch.tensor([[1] + [95] * model.num_image_tokens + [7]])
     image = torch.rand(1, 1, 32, 64, 64)
     with torch.no_grad():
-        assert torch.allclose(model(input_ids=ids, images=image).logits, loaded(input_ids=ids, images=image).logits)
+        torch.testing.assert_close(model(input_ids=ids, images=image).logits, loaded(input_ids=ids, images=image).logits)
     assert loaded.lm_head.weight.data_ptr() == loaded.model.embed_tokens.weight.data_ptr()
 
 

@@ -165,6 +165,22 @@ def test_duplicate_name_names_both_plugins_and_keeps_the_first():
         assert "judge 'echo' is registered twice" in error and "'first'" in error and "'second'" in error
 
 
+def test_clashing_plugin_names_are_made_unique():
+    class A:
+        @hookimpl
+        def register_llms(self, register):
+            register("llm-a", dict)
+
+    class B:
+        @hookimpl
+        def register_llms(self, register):
+            register("llm-b", dict)
+
+    with plugins.temporary_plugin(A(), "same"), plugins.temporary_plugin(B(), "same"):
+        assert {"llm-a", "llm-b"} <= set(plugins.registry("llms").names())
+        assert plugins.registry("llms").get("llm-b").plugin == "in-process:same"
+
+
 def test_strict_mode_makes_a_failure_fatal(module_dir, monkeypatch):
     monkeypatch.setenv("HARNESS_PLUGINS", write_module(module_dir, "hpt_strict", RAISES_ON_IMPORT))
     monkeypatch.setenv("HARNESS_STRICT_PLUGINS", "1")

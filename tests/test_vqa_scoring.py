@@ -22,8 +22,10 @@ def test_fixture_gives_the_official_accuracies():
     assert scores["task"] == "flare_vqa"
     assert round(scores["global_accuracy"], 6) == expected["global_accuracy"]
     assert round(scores["local_accuracy"], 6) == expected["local_accuracy"]
-    assert scores["n_global"] == sum(len(v["global"]) for v in scores["per_case"].values())
-    assert scores["n_local"] == sum(len(v["local"]) for v in scores["per_case"].values())
+    assert scores["n_global"] == sum(v["n_global"] for v in scores["per_case"].values())
+    assert scores["n_local"] == sum(v["n_local"] for v in scores["per_case"].values())
+    weighted = sum(v.get("global_accuracy", 0) * v["n_global"] for v in scores["per_case"].values())
+    assert weighted / scores["n_global"] == pytest.approx(scores["global_accuracy"])
 
 
 def case(case_id="amos_1.nii.gz", answer=("a", "b"), local=()):
@@ -100,7 +102,7 @@ def test_only_rows_present_count_and_duplicates_count_twice():
     # strict: amos_2's global question is unanswered (0); amos_1's first row counts once
     assert scores["global_accuracy_strict"] == pytest.approx((1.0 + 0.0) / 2)
     assert scores["local_accuracy_strict"] == 1.0
-    assert scores["per_case"]["amos_1"] == {"global": [1.0, 0.5], "local": []}
+    assert scores["per_case"]["amos_1"] == {"global_accuracy": 0.75, "n_global": 2, "n_local": 0}
 
 
 def test_strict_local_counts_missing_chains_as_zero():

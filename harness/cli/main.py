@@ -60,7 +60,7 @@ _add_commands()
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script: user errors become one `error:` line and exit status 2."""
     try:
-        cli.main(args=argv, prog_name="harness", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="harness", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -189,8 +189,18 @@ def score_vqa(rows: Sequence[Mapping[str, Any]], cases: Sequence[Case]) -> dict[
         "local_accuracy_strict": _mean(strict_local),
         "n_global_strict": len(strict_global),
         "n_local_strict": len(strict_local),
-        "per_case": per_case,
+        "per_case": {cid: _case_summary(entry) for cid, entry in per_case.items()},
     }
+
+
+def _case_summary(entry: dict[str, list[float]]) -> dict[str, float | int]:
+    """One case's accuracies with the number of rows behind each (the leaderboard weights by them)."""
+    summary: dict[str, float | int] = {"n_global": len(entry["global"]), "n_local": len(entry["local"])}
+    if entry["global"]:
+        summary["global_accuracy"] = _mean(entry["global"])
+    if entry["local"]:
+        summary["local_accuracy"] = _mean(entry["local"])
+    return summary
 
 
 def _strict_scores(rows: Sequence[Mapping[str, Any]], truth: _Truth) -> tuple[list[float], list[float]]:

@@ -116,6 +116,7 @@ def export_model(model: torch.nn.Module, tokenizer: Any, cfg: TrainConfig, metri
                      if part_of(k) != "lora"}
             atomic_save_tensors(_cast(parts, dtype), tmp / "model.safetensors")
             model.save_pretrained(tmp / "adapter", safe_serialization=True)
+            (tmp / "adapter" / "README.md").unlink(missing_ok=True)  # peft's model-card template
             if dtype is not None:
                 _recast_file(tmp / "adapter" / "adapter_model.safetensors", dtype)
             base.config.save_pretrained(tmp)

@@ -152,6 +152,24 @@ def load_for_training(model_name: str, *, init: str, dtype: torch.dtype) -> tupl
     return model, loading.load_tokenizer(model_name)
 
 
+def task_names(spec: str) -> list[str]:
+    """``all``: every task registered for the FLARE data set (registration metadata ``data``); else a
+    comma-separated list of task names."""
+    from harness import plugins
+    from harness.data import HUB_ID
+
+    registry = plugins.registry("tasks")
+    if spec == "all":
+        names = [entry.name for entry in registry if entry.metadata.get("data") == HUB_ID]
+        if not names:
+            raise HarnessError(f"no installed task is registered for {HUB_ID}; name the tasks with --task")
+        return names
+    names = [name.strip() for name in spec.split(",") if name.strip()]
+    for name in names:
+        registry.get(name)  # an unknown name raises with close matches
+    return names
+
+
 def build_dataset(cfg: TrainConfig, model: Any, tokenizer: Any) -> Any:
     """The mixed report + VQA training set of `cfg.task` over `cfg.data`'s `cfg.split`."""
     from harness import plugins
@@ -161,8 +179,7 @@ def build_dataset(cfg: TrainConfig, model: Any, tokenizer: Any) -> Any:
 
     recipe = model.config.get_recipe()
     registry = plugins.registry("tasks")
-    names = registry.names() if cfg.task == "all" else [t.strip() for t in cfg.task.split(",") if t.strip()]
-    tasks = [registry.create(name) for name in names]
+    tasks = [registry.create(name) for name in task_names(cfg.task)]
     cases = load_cases(cfg.data, split=cfg.split)
     image_tokens = recipe.image_token * int(model.num_image_tokens)
     slots = build_slots(cases, tasks, style=recipe.prompt_style, image_tokens=image_tokens, tokenizer=tokenizer)

@@ -63,6 +63,7 @@ def register_projectors(register):
         inputs=1,
         options={},
         reference=_MED3DVLM,
+        conformance={"in_shapes": [[32, 64]], "out_dim": 64},
     )
     register(
         "spp",
@@ -71,4 +72,5 @@ def register_projectors(register):
         inputs=1,
         options={"grid": None, "pooling_type": "spatial", "pooling_size": 2, "layer_type": "mlp", "layer_num": 2},
         reference=_M3D,
+        conformance={"in_shapes": [[128, 48]], "options": {"grid": [4, 8, 4]}},
     )
