@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PY="$VENV/bin/python"
 [ -x "$PY" ] || python3 -m venv "$VENV"
-"$PY" -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+"$PY" -m pip install -q --upgrade pip setuptools wheel 2>&1 | grep -v '^WARNING: Location' || true
 if ! "$PY" -c "import torch" 2>/dev/null; then
   local_wheel=$(ls "${PIP_FIND_LINKS:-/nonexistent}"/torch-*+cpu-*.whl 2>/dev/null | sort -V | tail -n 1 || true)
   if [ -n "$local_wheel" ]; then

@@ -19,7 +19,7 @@ def tiny_overrides(name: str) -> dict:
     """Replace the recipe's LLM by a tiny random one of the same family, at a small input size."""
     recipe = resolve_recipe(name)
     family = llm_backend(recipe).config().model_type
-    input_size = (32, 64, 64) if recipe.encoder.startswith("dcformer") else (8, 32, 32)
+    input_size = (32, 64, 64) if recipe.encoder.startswith("dcformer") else (16, 32, 32)
     return {
         "llm": "hf", "llm_options": {"model_id": f"tiny-{family}", "config": {"model_type": family, **TINY}},
         "extra": {"vocab_size": 96, "image_token_id": IMAGE_TOKEN, "local_weights": None, "parts_weights": None},
