@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import torch
 from einops import pack, rearrange
+
+from harness.errors import HarnessError
 from harness_plugins.encoders import register_encoders
 from harness_plugins.encoders.dcformer import SIZES, DCFormer, dcformer_nano, dcformer_small
 from harness_plugins.encoders.m3d_vit import M3DViT
 from harness_plugins.encoders.vit3d import Vit3D
-
-from harness.errors import HarnessError
 
 LAYOUT = Path(__file__).parent / "fixtures" / "med3dvlm_vision" / "layout.json"
 TOWER_PREFIX = "model.vision_tower.vision_tower."
@@ -278,9 +278,10 @@ def test_dcformer_and_mixer_reproduce_the_reference_logits(shared_fixtures):
     Independent of the harness assembly: if this passes and the assembled model does not, the fault is
     in the assembly.
     """
-    from harness_plugins.projectors.mixer import MixerProjector
     from safetensors.torch import load_file
     from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    from harness_plugins.projectors.mixer import MixerProjector
 
     tiny = shared_fixtures / "med3dvlm-tiny"
     config = json.loads((tiny / "checkpoint" / "config.json").read_text())

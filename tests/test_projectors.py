@@ -9,13 +9,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 from einops import rearrange
+
+from harness.errors import HarnessError
 from harness_plugins.projectors import register_projectors
 from harness_plugins.projectors.mhsa import MHSAProjector
 from harness_plugins.projectors.mixer import MixerProjector
 from harness_plugins.projectors.mlp import IdentityProjector, LowHighMLP, MLPProjector
 from harness_plugins.projectors.spp import SPPProjector
-
-from harness.errors import HarnessError
 
 LAYOUT = Path(__file__).parent / "fixtures" / "med3dvlm_vision" / "layout.json"
 PROJECTOR_PREFIX = "model.mm_projector."

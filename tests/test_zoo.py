@@ -11,7 +11,8 @@ from harness.modeling.loading import llm_backend, resolve_recipe
 
 MODELS = plugins.registry("models").names()
 TINY = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
-        "num_key_value_heads": 2, "head_dim": 8, "vocab_size": 96, "max_position_embeddings": 512}
+        "num_key_value_heads": 2, "head_dim": 8, "vocab_size": 96, "max_position_embeddings": 512,
+        "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 0}
 IMAGE_TOKEN = 95
 
 

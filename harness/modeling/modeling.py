@@ -65,11 +65,14 @@ class Med3DVLMForCausalLM(PreTrainedModel, GenerationMixin):
         encoder = plugins.registry("encoders").create(
             recipe.encoder, input_size=tuple(recipe.input_size), **recipe.encoder_options
         )
+        projector_options = dict(recipe.projector_options)
+        if projector_options.get("grid") == "auto":  # spatial pooling needs the encoder's token grid
+            projector_options["grid"] = tuple(encoder.feature_grids()[0])
         projector = plugins.registry("projectors").create(
             recipe.projector,
             in_shapes=[tuple(s) for s in encoder.feature_shapes()],
             out_dim=config.text_config.hidden_size,
-            **recipe.projector_options,
+            **projector_options,
         )
         _mark_initialised(encoder)
         _mark_initialised(projector)

@@ -25,10 +25,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from harness_plugins.encoders._features import check_input_size, check_select_feature, selected_stages
 from torch import nn
 
 from harness.errors import HarnessError
+from harness_plugins.encoders._features import check_input_size, check_select_feature, selected_stages
 
 SIZES: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     # size: (channels of s0..s4, blocks of s0..s4)

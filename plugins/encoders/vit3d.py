@@ -22,10 +22,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from harness_plugins.encoders._features import check_input_size, check_select_feature, selected_stages
 from torch import nn
 
 from harness.errors import HarnessError
+from harness_plugins.encoders._features import check_input_size, check_select_feature, selected_stages
 
 
 class PatchFlatten(nn.Module):

@@ -138,6 +138,7 @@ def med3dvlm_mlp(**overrides: Any) -> Recipe:
 def med3dvlm_mhsa(**overrides: Any) -> Recipe:
     """Ablation: self-attention projector instead of the mixer."""
     recipe = _med3dvlm_base("med3dvlm-mhsa", "ablation of med3dvlm-init: mhsa projector").replace(
+        encoder_options={"select_layer": -1, "select_feature": "cls_patch"},
         projector="mhsa", projector_options={}, splice="placeholder",
     )
     return _with(recipe, overrides)
@@ -159,7 +160,7 @@ def flare25_baseline(**overrides: Any) -> Recipe:
         projector="spp",
         llm="hf",
         encoder_options={"patch_size": [4, 16, 16], "select_layer": -1, "select_feature": "patch"},
-        projector_options={},
+        projector_options={"grid": "auto"},
         llm_options={"model_id": "microsoft/Phi-3-mini-4k-instruct", "config": dict(PHI3_MINI)},
         input_size=(32, 256, 256),
         splice="published",

@@ -16,10 +16,10 @@ import math
 from collections.abc import Sequence
 
 import torch
-from harness_plugins.projectors._inputs import check_in_shapes, check_positive
 from torch import nn
 
 from harness.errors import HarnessError
+from harness_plugins.projectors._inputs import check_in_shapes, check_positive
 
 
 class MLPLayer(nn.Module):

@@ -28,11 +28,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from harness_plugins.projectors._inputs import check_in_shapes, check_positive
-from harness_plugins.projectors.mlp import StackedMLP
 from torch import nn
 
 from harness.errors import HarnessError
+from harness_plugins.projectors._inputs import check_in_shapes, check_positive
+from harness_plugins.projectors.mlp import StackedMLP
 
 LOW_OUTPUT_SIZE = (192, 128)
 HIGH_OUTPUT_SIZE = (64, 128)

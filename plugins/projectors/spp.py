@@ -22,10 +22,10 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
-from harness_plugins.projectors._inputs import check_in_shapes, check_positive
 from torch import nn
 
 from harness.errors import HarnessError
+from harness_plugins.projectors._inputs import check_in_shapes, check_positive
 
 POOLING_TYPES = ("spatial", "sequence")
 LAYER_TYPES = ("mlp", "linear")
