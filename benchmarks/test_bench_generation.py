@@ -1,4 +1,4 @@
-"""Generation throughput of the demo model on CPU (SmolLM2-135M architecture, 32x64x64 input): batched vs one at a time."""
+"""Demo-model generation throughput on CPU (SmolLM2-135M size, 32x64x64 input): batched vs one at a time."""
 
 from __future__ import annotations
 

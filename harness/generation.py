@@ -57,18 +57,19 @@ class Generator:
              on_bad_case: str = "error", seed: int | None = None) -> Generator:
         import torch
 
-        from harness.modeling.loading import load_model_and_tokenizer
+        from harness.modeling.loading import load_model, load_tokenizer
 
         if on_bad_case not in ("error", "skip"):
             raise HarnessError(f"--set on_bad_case= takes 'error' or 'skip', got '{on_bad_case}'")
         device = resolve_device(device)
         dtype_name = resolve_dtype(dtype, device)
-        model, tokenizer = load_model_and_tokenizer(name_or_path, dtype=getattr(torch, dtype_name), device=device)
+        tokenizer = load_tokenizer(name_or_path)
+        model = load_model(name_or_path, dtype=getattr(torch, dtype_name), device=device)
         model.eval()
         tokenizer.padding_side = "left"
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
-        return cls(model, tokenizer, model.recipe, device, dtype_name, on_bad_case, seed)
+        return cls(model, tokenizer, model.config.get_recipe(), device, dtype_name, on_bad_case, seed)
 
     @property
     def image_tokens(self) -> str:

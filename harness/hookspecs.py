@@ -27,8 +27,8 @@ def register_projectors(register):
 
 @hookspec
 def register_llms(register):
-    """Register LLM backends: ``factory(**options)`` returns an object with ``config()``,
-    ``load_model(dtype, device)`` and ``load_tokenizer()``."""
+    """Register LLM backends: ``factory(**options)`` returns an object with ``id``, ``config()``,
+    ``build(config)``, ``load(dtype, device)`` and ``tokenizer()``."""
 
 
 @hookspec

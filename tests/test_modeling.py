@@ -113,7 +113,7 @@ def test_tiny_published_checkpoint_reproduces_reference(shared_fixtures):
         # The fixture's tokens 2..12 were produced by the reference code under transformers 5.24, whose forward
         # drops the renamed `cache` argument: each token is predicted from the previous token alone.
         with torch.no_grad():
-            for previous, token in zip(generated, generated[1:]):
+            for previous, token in zip(generated, generated[1:], strict=False):
                 alone = model(input_ids=torch.tensor([[previous]]), use_cache=False).logits[0, -1].argmax()
                 assert int(alone) == token
 
@@ -158,7 +158,8 @@ def test_save_pretrained_round_trips_in_harness_layout(tmp_path):
     ids = torch.tensor([[1] + [95] * model.num_image_tokens + [7]])
     image = torch.rand(1, 1, 32, 64, 64)
     with torch.no_grad():
-        torch.testing.assert_close(model(input_ids=ids, images=image).logits, loaded(input_ids=ids, images=image).logits)
+        expected = model(input_ids=ids, images=image).logits
+        torch.testing.assert_close(loaded(input_ids=ids, images=image).logits, expected)
     assert loaded.lm_head.weight.data_ptr() == loaded.model.embed_tokens.weight.data_ptr()
 
 

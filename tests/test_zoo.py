@@ -1,4 +1,4 @@
-"""Every registered zoo recipe: card, meta-device build, CPU forward with a tiny LLM of its family, batched generation."""
+"""Every zoo recipe: card, meta-device build, CPU forward with a tiny LLM of its family, batched generation."""
 
 from __future__ import annotations
 

@@ -270,7 +270,7 @@ def _load_subset(model: torch.nn.Module, folder: Path, prefixes: tuple[str, ...]
     wanted = [k for k in own if k.startswith(prefixes)]
     missing = [k for k in wanted if k not in found]
     if missing:
-        raise HarnessError(f"{folder} lacks {len(missing)} of the {len(wanted)} tensors under {prefixes}: {missing[:2]}")
+        raise HarnessError(f"{folder} lacks {len(missing)} of {len(wanted)} tensors under {prefixes}: {missing[:2]}")
     model.load_state_dict(found, strict=False)
 
 

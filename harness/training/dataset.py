@@ -16,6 +16,7 @@ from torch.utils.data import Dataset
 
 from harness.data.dataset import CaseImages
 from harness.data.records import Case
+from harness.errors import HarnessError
 from harness.training.encoding import encode_example
 from harness.training.samples import Slot
 
@@ -39,9 +40,21 @@ class FinetuneDataset(Dataset):
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.global_question = global_question
+        self._check_prompt_lengths()
         self.images = CaseImages(cases, input_size=input_size, hu_windows=hu_windows, augment=augment)
         if self.images.transform is not None:
             _use_numpy_global_state(self.images.transform)
+
+    def _check_prompt_lengths(self) -> None:
+        """Fail before training, not at step N, when a prompt leaves no room for its target."""
+        samples = [s for slot in self.slots for group in slot.by_scope.values() for s in group]
+        lengths = [len(ids) for ids in self.tokenizer([s.prompt for s in samples])["input_ids"]]
+        longest = max(range(len(samples)), key=lengths.__getitem__)
+        if lengths[longest] >= self.max_length:
+            raise HarnessError(
+                f"the prompt of {samples[longest].key} is {lengths[longest]} tokens, not shorter than max_length "
+                f"{self.max_length}: raise it with --set max_length=N"
+            )
 
     def __len__(self) -> int:
         return len(self.slots)

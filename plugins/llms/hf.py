@@ -42,7 +42,7 @@ class HFBackend:
     @property
     def hint(self) -> str:
         name = Path(self.model_id).name
-        return f"download it where there is network and pass a local path with --set llm_options.model_id=/path/to/{name}"
+        return f"download it elsewhere and pass a local path with --set llm_options.model_id=/path/to/{name}"
 
     def _remote(self) -> dict[str, Any]:
         return {"revision": self.revision, "trust_remote_code": self.trust_remote_code}

@@ -110,7 +110,7 @@ def med3dvlm(**overrides: Any) -> Recipe:
 
 
 def med3dvlm_init(**overrides: Any) -> Recipe:
-    """The starting point of FLARE fine-tuning: Qwen2.5-7B-Instruct plus Med3DVLM's released vision tower and projector."""
+    """FLARE fine-tuning's starting point: Qwen2.5-7B-Instruct plus Med3DVLM's released vision tower and projector."""
     recipe = _med3dvlm_base(
         "med3dvlm-init", "Qwen2.5-7B-Instruct + Med3DVLM's pretrained DCFormer and mixer, before FLARE fine-tuning"
     )

@@ -1,0 +1,146 @@
+"""End-to-end fine-tuning of a tiny model (tests/fixtures/training/tiny_vlm_plugin.py) on the demo data.
+
+- in-process, no DeepSpeed: train, checkpoint, resume (harness checkpoint files), merged and adapter exports;
+- CI's check: two CPU processes under torchrun with ZeRO-2 (gloo), loss falls, ``--resume`` continues from the
+  saved step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from harness import plugins
+from harness.training.csvlog import read_log
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "training"
+
+
+@pytest.fixture(scope="module")
+def tiny_env(tmp_path_factory: pytest.TempPathFactory):
+    """The tiny plugin importable and loaded (here and in subprocesses), its tokenizer trained, demo data made."""
+    root = tmp_path_factory.mktemp("tiny")
+    saved = {k: os.environ.get(k) for k in ("HARNESS_PLUGINS", "TINY_VLM_DIR", "PYTHONPATH", "HARNESS_CACHE")}
+    os.environ["HARNESS_PLUGINS"] = "tiny_vlm_plugin"
+    os.environ["TINY_VLM_DIR"] = str(root / "tokenizer")
+    os.environ["HARNESS_CACHE"] = str(root / "cache")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(FIXTURE), saved["PYTHONPATH"]]))
+    sys.path.insert(0, str(FIXTURE))
+    plugins.reset()
+    import tiny_vlm_plugin
+    from harness.data.demo import generate_demo
+
+    tiny_vlm_plugin.ensure_tokenizer()
+    data = generate_demo(root / "data", cases=6, seed=11)
+    try:
+        yield {"root": root, "data": str(data)}
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        sys.path.remove(str(FIXTURE))
+        plugins.reset()
+
+
+def _state(out: Path, step: int) -> dict:
+    return json.loads((out / f"checkpoint-{step}" / "trainer_state.json").read_text())
+
+
+@pytest.mark.slow
+def test_train_resume_and_merged_export_in_process(tiny_env, tmp_path: Path):
+    import harness
+    from harness.errors import HarnessError
+    from harness.training import finetune, resolve_run
+
+    out = tmp_path / "run"
+    common = dict(task="all", data=tiny_env["data"], out_dir=str(out))
+    settings = {"save_steps": 2, "logging_steps": 1, "gradient_checkpointing": True, "augment": True}
+    finetune(resolve_run("tiny-vlm", **common, overrides={**settings, "max_steps": 3}))
+    assert (out / "checkpoint-2" / "trained.safetensors").is_file()
+    assert [int(r["step"]) for r in read_log(out / "train_log.csv")] == [1, 2, 3]
+
+    with pytest.raises(HarnessError, match="--resume"):  # never trains over a run's checkpoints by accident
+        finetune(resolve_run("tiny-vlm", **common, overrides={**settings, "max_steps": 5}))
+    shutil.rmtree(out / "checkpoint-3")  # as if killed after the save at step 2
+    finetune(resolve_run("tiny-vlm", **common, overrides={**settings, "max_steps": 5}, resume=True))
+    assert _state(out, 4)["global_step"] == 4
+    assert [int(r["step"]) for r in read_log(out / "train_log.csv")][-2:] == [4, 5]
+    assert json.loads((out / "training.json").read_text())["metrics"]["global_step"] == 5
+
+    model = harness.load_model(str(out))  # the harness layout: config.json with the recipe, merged weights
+    assert model.config.recipe["extra"]["finetuned_from"] == "tiny-vlm"
+    ids = torch.tensor([[5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]])
+    logits = model(input_ids=ids, images=torch.rand(1, 1, 32, 64, 64)).logits
+    assert logits.shape[:2] == (1, 12) and torch.isfinite(logits).all()
+
+
+@pytest.mark.slow
+def test_adapter_export_loads_on_top_of_the_base_llm(tiny_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import harness
+    from harness.training import finetune, resolve_run
+
+    out = tmp_path / "adapter-run"
+    cfg = resolve_run("tiny-vlm", task="flare_vqa", data=tiny_env["data"], out_dir=str(out),
+                      overrides={"max_steps": 2, "merge_lora": False, "save_dtype": "bfloat16",
+                                 "trainable": ["vision_tower", "mm_projector"], "gradient_checkpointing": False})
+    finetune(cfg)
+    from safetensors.torch import load_file
+
+    parts = load_file(str(out / "model.safetensors"))
+    assert parts and all(k.startswith(("model.vision_tower.", "model.mm_projector.")) for k in parts)
+    assert {t.dtype for t in parts.values() if t.is_floating_point()} == {torch.bfloat16}
+    assert (out / "adapter" / "adapter_config.json").is_file()
+
+    monkeypatch.setenv("TINY_VLM_WEIGHTS", str(out))
+    trained = harness.load_model("tiny-vlm")
+    monkeypatch.delenv("TINY_VLM_WEIGHTS")
+    untrained = harness.load_model("tiny-vlm")
+    key = next(k for k in parts if k.endswith("weight"))
+    assert torch.equal(trained.state_dict()[key].to(torch.bfloat16), parts[key])
+    assert not torch.equal(untrained.state_dict()[key].to(torch.bfloat16), parts[key])
+    q_proj = "model.layers.0.self_attn.q_proj.weight"
+    assert not torch.allclose(trained.state_dict()[q_proj], untrained.state_dict()[q_proj])  # LoRA merged in
+
+
+def _launch(args: list[str], log: Path) -> None:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "0",
+               "-m", "harness", "finetune", *args]
+    with log.open("w") as handle:
+        done = subprocess.run(command, env=env, stdout=handle, stderr=subprocess.STDOUT, timeout=900)
+    assert done.returncode == 0, log.read_text()[-4000:]
+
+
+@pytest.mark.slow
+@pytest.mark.deepspeed
+def test_zero2_on_two_cpu_processes_learns_and_resumes(tiny_env, tmp_path: Path):
+    pytest.importorskip("deepspeed")
+    if shutil.which("torchrun") is None and not Path(sys.executable).with_name("torchrun").exists():
+        pytest.skip("torchrun is not installed")
+    out = tmp_path / "zero2"
+    common = ["--model", "tiny-vlm", "--task", "all", "--data", tiny_env["data"], "--out", str(out),
+              "--deepspeed", "zero2", "--lr", "1e-2", "--batch-size", "2", "--save-steps", "6",
+              "--set", "logging_steps=1", "--set", "gradient_checkpointing=false"]
+    _launch([*common, "--max-steps", "12"], tmp_path / "first.log")
+    first = read_log(out / "train_log.csv")
+    losses = [row["loss"] for row in first]
+    assert [int(r["step"]) for r in first] == list(range(1, 13))
+    assert sum(losses[-3:]) / 3 < 0.8 * sum(losses[:3]) / 3, losses
+    assert (out / "checkpoint-12" / "global_step12").is_dir()  # DeepSpeed's own optimizer shards
+
+    shutil.rmtree(out / "checkpoint-12")  # as if killed after the save at step 6
+    _launch([*common, "--max-steps", "14", "--resume"], tmp_path / "second.log")
+    assert "resuming from" in (tmp_path / "second.log").read_text()
+    steps = [int(r["step"]) for r in read_log(out / "train_log.csv")]
+    assert steps[12:] == list(range(7, 15))  # continued from step 6, not from 0
+    assert _state(out, 14)["global_step"] == 14
+    assert (out / "config.json").is_file() and (out / "model.safetensors").is_file()
