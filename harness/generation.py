@@ -77,18 +77,17 @@ class Generator:
 
     def model_info(self, requested: str) -> dict[str, Any]:
         recipe = self.recipe
-        return {
-            "name": recipe.name if recipe.name else requested,
+        info = {
+            "name": recipe.name or requested,
             "requested": requested,
             "encoder": recipe.encoder,
             "projector": recipe.projector,
-            "llm": getattr(self.model, "llm_id", recipe.llm),
-            "weights": recipe.weights or requested,
-            "revision": recipe.revision,
-            "sha256": getattr(self.model, "weights_sha256", None),
+            "llm": recipe.llm_options.get("model_id", recipe.llm),
             "splice": recipe.splice,
             "prompt_style": recipe.prompt_style,
+            **weights_identity(requested, recipe),
         }
+        return info
 
     def _image(self, request: Request) -> Any:
         from harness.data import prepare_image
@@ -153,3 +152,22 @@ class Generator:
                 **decoding,
             )
         return self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+
+
+def weights_identity(requested: str, recipe: Recipe) -> dict[str, str]:
+    """Which weights a result was measured with: a local folder's sha256, or a hub id and revision."""
+    from pathlib import Path
+
+    from harness.provenance import sha256_files
+
+    local = Path(requested)
+    shipped = recipe.extra.get("local_weights")
+    if local.is_dir():
+        files = sorted(local.rglob("*.safetensors"))
+        return {"weights": str(local), "sha256": sha256_files(files) if files else "none"}
+    if recipe.weights:
+        return {"weights": recipe.weights, "revision": recipe.revision or "main"}
+    if shipped and Path(shipped).is_dir():
+        files = sorted(Path(shipped).rglob("*.safetensors"))
+        return {"weights": f"shipped with med3d-harness: {Path(shipped).name}", "sha256": sha256_files(files)}
+    return {"weights": f"{recipe.llm} base weights; untrained vision tower and projector", "revision": "untrained"}

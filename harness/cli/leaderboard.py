@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
-
-from harness.errors import HarnessError
 
 RESULTS_OPTION = click.option("--results", default="leaderboard/results", show_default=True, type=click.Path(),
                               help="Folder of result files (<model>/<task>.json).")
@@ -26,18 +23,9 @@ def leaderboard_group() -> None:
 @click.option("--force", is_flag=True, help="Replace an existing result file for the same model and task.")
 def add_command(run_dir: str, results: str, force: bool) -> None:
     """Validate RUN_DIR/result.json and copy it to RESULTS/<model>/<task>.json."""
-    from harness.leaderboard.collect import expected_path
-    from harness.results import read_result
+    from harness.leaderboard.collect import add_run
 
-    source = Path(run_dir) / "result.json"
-    if not source.is_file():
-        raise HarnessError(f"{source}: no such file; pass the --out folder of a finished `harness run`")
-    data = read_result(source)
-    target = Path(results) / expected_path(data)
-    if target.exists() and not force:
-        raise HarnessError(f"{target} exists; pass --force to replace it")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    target = add_run(Path(run_dir), Path(results), force=force)
     click.echo(f"added {target}; run `harness leaderboard build` and commit both")
 
 

@@ -45,9 +45,9 @@ def run_command(model_name: str, task_name: str, data: str | None, out_dir: str 
     click.echo(format_scores(result["scores"]))
     click.echo(f"wrote {config.resolved_out_dir()}/{{predictions.jsonl,scores.json,result.json}}")
     if publish:
-        from harness.leaderboard.publish import add_run
+        from harness.leaderboard.collect import add_run
 
-        click.echo(f"published {add_run(config.resolved_out_dir())}")
+        click.echo(f"published {add_run(config.resolved_out_dir())}; run `harness leaderboard build`")
 
 
 def format_scores(scores: dict[str, Any]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,3 +64,18 @@ def collect(results_dir: str | Path) -> tuple[list[Result], list[str]]:
         claimed[result.key] = relative
         results.append(result)
     return results, problems
+
+
+def add_run(run_dir: Path, results_dir: Path = Path("leaderboard/results"), *, force: bool = False) -> Path:
+    """Validate ``run_dir/result.json`` and copy it to ``results_dir/<model>/<task>.json``."""
+
+    source = Path(run_dir) / "result.json"
+    if not source.is_file():
+        raise HarnessError(f"{source}: no such file; pass the --out folder of a finished `harness run`")
+    data = read_result(source)
+    target = Path(results_dir) / expected_path(data)
+    if target.exists() and not force:
+        raise HarnessError(f"{target} exists; pass --force to replace it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return target

@@ -77,6 +77,8 @@ class Med3DVLMForCausalLM(PreTrainedModel, GenerationMixin):
         _mark_initialised(encoder)
         _mark_initialised(projector)
         self.model = lm.base_model
+        if self.model.config._attn_implementation is None:  # the wrapper's init can leave the sub-config unset
+            self.model.config._attn_implementation = self.config._attn_implementation
         self.model.vision_tower = VisionTower(encoder)
         self.model.mm_projector = projector
         self.lm_head = lm.get_output_embeddings()
