@@ -131,6 +131,7 @@ def run(config: RunConfig, *, progress: bool = True) -> dict[str, Any]:
     settings = dict(config.settings)
     task = plugins.registry("tasks").create(config.task)
     judge = _make_judge(task, config.judge)  # fail fast, before any generation
+    _check_model_name(config.model)
     out_dir = config.resolved_out_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     dist = Distributed.from_env()
@@ -175,6 +176,12 @@ def _barrier() -> None:
     if not torch_dist.is_initialized():
         torch_dist.init_process_group("gloo")
     torch_dist.barrier()
+
+
+def _check_model_name(name: str) -> None:
+    """A name that is neither a folder nor a hub id must be a zoo model: say so before loading any data."""
+    if not Path(name).exists() and "/" not in name:
+        plugins.registry("models").get(name)
 
 
 def _make_judge(task: Any, name: str | None) -> Any:
