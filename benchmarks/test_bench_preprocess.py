@@ -17,14 +17,15 @@ from harness.data.preprocess import process_volume, save_atomic
 from harness.data.resize import resize_volume
 
 skimage_transform = pytest.importorskip("skimage.transform")
-SHAPE, SIZE = (100, 300, 300), (128, 256, 256)
+SHAPE, SIZE = (120, 512, 512), (128, 256, 256)
+"""An AMOS-like volume: FLARE CTs are 512 x 512 in-plane, so the in-plane anti-aliasing is what costs."""
 
 
 @pytest.fixture(scope="module")
 def volume_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rng = np.random.default_rng(0)
     z, y, x = np.indices(SHAPE)
-    vol = np.where((y - 150) ** 2 + (x - 150) ** 2 < 120**2, 40.0, -1000.0) + rng.normal(0, 30, SHAPE)
+    vol = np.where((y - 256) ** 2 + (x - 256) ** 2 < 200**2, 40.0, -1000.0) + rng.normal(0, 30, SHAPE)
     image = sitk.GetImageFromArray(vol.astype(np.int16))
     image.SetSpacing((0.8, 0.8, 2.5))
     path = tmp_path_factory.mktemp("bench") / "amos_bench.nii.gz"

@@ -112,6 +112,7 @@ def training_arguments(cfg: TrainConfig, *, cuda: bool, deepspeed: dict[str, Any
         deepspeed=deepspeed,
         ddp_backend="gloo" if not cuda and world_size() > 1 else None,
         disable_tqdm=not is_main_process(),
+        include_num_input_tokens_seen=True,
     )
     accepted = inspect.signature(TrainingArguments.__init__).parameters
     if "warmup_ratio" in accepted:
@@ -234,6 +235,9 @@ def finetune(cfg: TrainConfig, *, init: str = "weights", log: Callable[[str], No
         callbacks=[CsvLogCallback(Path(cfg.out_dir) / "train_log.csv")],
     )
     result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint is not None else None)
-    export_final(trainer, tokenizer, cfg, metrics=result.metrics, zero3=zero_stage(deepspeed) == 3)
+    metrics = {**result.metrics, "num_input_tokens_seen": trainer.state.num_input_tokens_seen, "world_size": world_size()}
+    if cuda:
+        metrics["peak_memory_gib"] = torch.cuda.max_memory_allocated() / 2**30
+    export_final(trainer, tokenizer, cfg, metrics=metrics, zero3=zero_stage(deepspeed) == 3)
     say(f"trained {trainer.state.global_step} steps; model written to {cfg.out_dir}")
     return Path(cfg.out_dir)
