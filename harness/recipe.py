@@ -75,9 +75,9 @@ class Recipe:
         return {
             "name": self.name,
             "description": self.description,
-            "encoder": f"{self.encoder} {self.encoder_options or ''}".strip(),
-            "projector": f"{self.projector} {self.projector_options or ''}".strip(),
-            "llm": f"{self.llm} {self.llm_options or ''}".strip(),
+            "encoder": f"{self.encoder} {_brief(self.encoder_options)}".strip(),
+            "projector": f"{self.projector} {_brief(self.projector_options)}".strip(),
+            "llm": f"{self.llm} {_brief(self.llm_options)}".strip(),
             "input_size": "x".join(str(s) for s in self.input_size),
             "hu_windows": ", ".join(f"{k} [{lo:g}, {hi:g}]" for k, (lo, hi) in self.hu_windows.items()),
             "splice": self.splice,
@@ -87,3 +87,8 @@ class Recipe:
             "licence": self.licence or "-",
             "paper": self.paper or "-",
         }
+
+
+def _brief(options: dict[str, Any]) -> str:
+    """Options as ``key=value`` pairs; nested dicts (an inline LLM config) are summarised, not dumped."""
+    return " ".join(f"{k}=({len(v)} fields)" if isinstance(v, dict) else f"{k}={v}" for k, v in options.items())
