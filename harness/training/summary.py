@@ -17,6 +17,11 @@ def _fmt(n: int) -> str:
     return f"{n:,}"
 
 
+def _precision_text(cfg: TrainConfig, cuda: bool) -> str:
+    here, on_gpu = resolved_precision(cfg, cuda), resolved_precision(cfg, True)
+    return here if cuda or here == on_gpu else f"{here} on this CPU ({on_gpu} on CUDA)"
+
+
 def describe(
     cfg: TrainConfig,
     *,
@@ -38,7 +43,7 @@ def describe(
         ("device", "cuda" if cuda else "cpu"),
         ("world size", world),
         ("batch per device x accumulation x world", f"{cfg.batch_size} x {cfg.grad_accum} x {world} = {global_batch}"),
-        ("precision", resolved_precision(cfg, cuda)),
+        ("precision", _precision_text(cfg, cuda)),
         ("deepspeed", f"ZeRO-{stage}" if stage is not None else "off"),
         ("LoRA", lora),
         ("fully trained parts", ", ".join(cfg.trainable) or "-"),

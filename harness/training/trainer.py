@@ -235,7 +235,8 @@ def finetune(cfg: TrainConfig, *, init: str = "weights", log: Callable[[str], No
         callbacks=[CsvLogCallback(Path(cfg.out_dir) / "train_log.csv")],
     )
     result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint is not None else None)
-    metrics = {**result.metrics, "num_input_tokens_seen": trainer.state.num_input_tokens_seen, "world_size": world_size()}
+    metrics = {**result.metrics, "num_input_tokens_seen": trainer.state.num_input_tokens_seen,
+               "world_size": world_size()}
     if cuda:
         metrics["peak_memory_gib"] = torch.cuda.max_memory_allocated() / 2**30
     export_final(trainer, tokenizer, cfg, metrics=metrics, zero3=zero_stage(deepspeed) == 3)
