@@ -7,6 +7,7 @@ at a time.
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,10 @@ def resolve_device(device: str | None) -> str:
 
     if device:
         return device
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if not torch.cuda.is_available():
+        return "cpu"
+    local_rank = os.environ.get("LOCAL_RANK")  # under torchrun each process takes its own GPU
+    return f"cuda:{local_rank}" if local_rank is not None else "cuda"
 
 
 def resolve_dtype(dtype: str | None, device: str) -> str:

@@ -135,6 +135,8 @@ def run(config: RunConfig, *, progress: bool = True) -> dict[str, Any]:
     out_dir = config.resolved_out_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     dist = Distributed.from_env()
+    if dist.world_size > 1:
+        _init_process_group()
 
     cases, data_info = _load_data(config.data or getattr(task, "default_data", None), settings, config.limit)
     generator = Generator.load(config.model, device=config.device, dtype=config.dtype,
@@ -170,11 +172,19 @@ def run(config: RunConfig, *, progress: bool = True) -> dict[str, Any]:
     return result
 
 
-def _barrier() -> None:
+def _init_process_group() -> None:
+    """Join the torchrun group at the start, with a timeout long enough for the slowest shard to finish."""
+    import datetime
+
     import torch.distributed as torch_dist
 
     if not torch_dist.is_initialized():
-        torch_dist.init_process_group("gloo")
+        torch_dist.init_process_group("gloo", timeout=datetime.timedelta(hours=24))
+
+
+def _barrier() -> None:
+    import torch.distributed as torch_dist
+
     torch_dist.barrier()
 
 

@@ -89,3 +89,19 @@ def test_unknown_model_is_one_line_with_a_suggestion(tmp_path):
                                "--out", str(tmp_path)], env=ENV, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 2
     assert finished.stderr.strip().splitlines()[-1].startswith("error: unknown model 'med3dvml': did you mean")
+
+
+def test_two_ranks_under_torchrun_shard_then_merge(demo_json, tmp_path):
+    out = tmp_path / "ranks"
+    finished = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
+         "--master-port", "0", "-m", "harness", "run", "--model", "med3dvlm-demo", "--task", "flare_vqa",
+         "--data", str(demo_json), "--out", str(out), "--limit", "2", "--quiet", "--set", "max_new_tokens=4"],
+        env={**ENV, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=900)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    shards = [_keys(out / f"predictions.rank{rank}.jsonl") for rank in (0, 1)]
+    assert shards[0] and shards[1] and not set(shards[0]) & set(shards[1])
+    merged = _keys(out / "predictions.jsonl")
+    assert sorted(merged) == sorted(shards[0] + shards[1])
+    result = json.loads((out / "result.json").read_text())
+    assert result["scores"]["n_global"] + result["scores"]["n_local"] == len(merged)

@@ -83,7 +83,7 @@ def load_model(name_or_path: str, *, dtype: Any = None, device: Any = None) -> P
     name_or_path = str(name_or_path)
     dtype = _dtype(dtype)
     if name_or_path in plugins.registry("models"):
-        model = _load_recipe(plugins.registry("models").create(name_or_path), dtype)
+        model = load_recipe(plugins.registry("models").create(name_or_path), dtype)
     elif Path(name_or_path).is_dir():
         model = load_checkpoint(Path(name_or_path), dtype=dtype)
     elif _HUB_ID.match(name_or_path):
@@ -190,7 +190,8 @@ def _dtype(dtype: Any) -> torch.dtype | None:
     return value
 
 
-def _load_recipe(recipe: Recipe, dtype: torch.dtype | None) -> PreTrainedModel:
+def load_recipe(recipe: Recipe, dtype: torch.dtype | None) -> PreTrainedModel:
+    """The weights a recipe names: its full trained weights, else its parts' own (LLM, vision, shipped files)."""
     if recipe.weights:
         path = Path(recipe.weights)
         if not path.is_dir():

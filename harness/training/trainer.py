@@ -147,7 +147,7 @@ def load_for_training(model_name: str, *, init: str, dtype: torch.dtype) -> tupl
         if Path(model_name).is_dir():
             raise HarnessError("--init base needs a zoo model name; a checkpoint folder is always its own weights")
         recipe = loading.resolve_recipe(model_name, weights=None, extra={"local_weights": None})
-        model = loading._load_recipe(recipe, dtype)
+        model = loading.load_recipe(recipe, dtype)
     else:
         model = loading.load_model(model_name, dtype=dtype)
     return model, loading.load_tokenizer(model_name)
