@@ -13,18 +13,21 @@ import click
 @click.option("--data", default=None,
               help="Data directory, JSON file, 'demo', or a hub data set id (default: the task's official set).")
 @click.option("--out", "out_dir", default=None, help="Output directory (default runs/MODEL-TASK); rerunning resumes.")
+@click.option("--split", default=None, help="Which split of --data (default: validation).")
 @click.option("--limit", type=int, default=None, help="Only the first N cases.")
 @click.option("--batch-size", type=int, default=1, show_default=True)
 @click.option("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available).")
 @click.option("--dtype", default=None, help="float32, bfloat16 or float16 (default: bf16 on GPU, fp32 on CPU).")
 @click.option("--judge", default=None, help="GREEN judge for report tasks (default: the official GREEN model).")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
-              help="Override an option: max_new_tokens, decoding=reference, style, seed, split, on_bad_case=skip.")
+              help="Override an option: max_new_tokens, decoding=reference, style (med3dvlm|chat), seed, cache_dir.")
+@click.option("--on-bad-case", type=click.Choice(["error", "skip"]), default="error", show_default=True,
+              help="An unreadable image stops the run, or is skipped and listed in result.json.")
 @click.option("--publish", is_flag=True, help="Also add the result to leaderboard/results/.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def run_command(model_name: str, task_name: str, data: str | None, out_dir: str | None, limit: int | None,
-                batch_size: int, device: str | None, dtype: str | None, judge: str | None,
-                settings: tuple[str, ...], publish: bool, quiet: bool) -> None:
+def run_command(model_name: str, task_name: str, data: str | None, out_dir: str | None, split: str | None,
+                limit: int | None, batch_size: int, device: str | None, dtype: str | None, judge: str | None,
+                settings: tuple[str, ...], on_bad_case: str, publish: bool, quiet: bool) -> None:
     """Generate and score a task with a model. Rerunning into the same --out resumes.
 
     \b
@@ -36,9 +39,9 @@ def run_command(model_name: str, task_name: str, data: str | None, out_dir: str 
     """
     from harness.runner import RunConfig, parse_settings, run
 
+    options = {"on_bad_case": on_bad_case, **({"split": split} if split else {}), **parse_settings(settings)}
     config = RunConfig(model=model_name, task=task_name, data=data, out_dir=out_dir, limit=limit,
-                       batch_size=batch_size, device=device, dtype=dtype, judge=judge,
-                       settings=parse_settings(settings))
+                       batch_size=batch_size, device=device, dtype=dtype, judge=judge, settings=options)
     result = run(config, progress=not quiet)
     if not result:  # a non-zero rank under torchrun: rank 0 reports
         return

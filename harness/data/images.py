@@ -73,9 +73,17 @@ def read_volume(path: str | Path) -> np.ndarray:
         raise
     except (OSError, ValueError, EOFError, RuntimeError, zipfile.BadZipFile) as exc:
         raise BadCase(path, _reason(exc)) from None
+    except Exception as exc:  # python-isal's IsalError derives from Exception only
+        if type(exc).__name__ != "IsalError":
+            raise
+        raise BadCase(path, _reason(exc)) from None
 
 
 def _read_sitk(path: Path) -> np.ndarray:
+    if path.name.lower().endswith(".nii.gz"):
+        volume = _read_nifti_gz(path)
+        if volume is not None:
+            return volume
     import SimpleITK as sitk
 
     volume = sitk.GetArrayFromImage(sitk.ReadImage(str(path)))
@@ -83,6 +91,50 @@ def _read_sitk(path: Path) -> np.ndarray:
         volume = volume[0]
     if volume.ndim != 3:
         raise BadCase(path, f"expected a 3-D or 4-D image, got {volume.ndim}-D")
+    return volume
+
+
+_NIFTI1_HEADER = 348
+
+
+def _read_nifti_gz(path: Path) -> np.ndarray | None:
+    """A 3-D or 4-D NIfTI-1 .nii.gz decoded with ISA-L (several times faster than zlib), as SimpleITK
+    reads it: (z, y, x) order, the first volume of a 4-D image, scl_slope/scl_inter applied.
+
+    Returns None (the caller falls back to SimpleITK) when python-isal is missing or the file is
+    anything else (NIfTI-2, other dimensions, vector or complex voxels). The whole stream is decoded,
+    so a truncated or corrupt file fails its length or CRC check as it does with SimpleITK.
+    """
+    try:
+        from isal import igzip
+    except ImportError:
+        return None
+    from nibabel.nifti1 import Nifti1Header
+
+    with igzip.open(path, "rb") as stream:
+        raw = stream.read(_NIFTI1_HEADER)
+        if len(raw) < _NIFTI1_HEADER:
+            raise BadCase(path, f"corrupt or truncated: {len(raw)}-byte NIfTI header")
+        header = Nifti1Header(raw, check=False)
+        if header["magic"].item() != b"n+1" or header["sizeof_hdr"].item() != _NIFTI1_HEADER:
+            return None
+        shape = header.get_data_shape()
+        dtype = header.get_data_dtype()
+        offset = int(header["vox_offset"].item())
+        if len(shape) not in (3, 4) or dtype.kind not in "iuf" or dtype.fields is not None or offset < 352:
+            return None
+        stream.read(offset - _NIFTI1_HEADER)
+        volume = np.empty(shape[2::-1], dtype.newbyteorder("="))
+        buffer = memoryview(volume).cast("B")
+        if stream.readinto(buffer) != buffer.nbytes:
+            raise BadCase(path, "corrupt or truncated: fewer voxels than the header states")
+        while stream.read(1 << 22):  # decode to the end: later volumes, then the CRC check
+            pass
+    if not dtype.isnative:
+        volume.byteswap(inplace=True)
+    slope, inter = header.get_slope_inter()
+    if slope is not None and (slope, inter or 0.0) != (1.0, 0.0):
+        volume = volume.astype(np.float32) * np.float32(slope) + np.float32(inter or 0.0)
     return volume
 
 
@@ -96,12 +148,21 @@ def _reason(exc: BaseException) -> str:
 
 
 def window_normalise(volume: np.ndarray, window: Sequence[float]) -> np.ndarray:
-    """Clip to the HU window, then min-max to [0, 1] (a constant volume becomes zeros)."""
-    clipped = np.clip(np.asarray(volume, dtype=np.float32), float(window[0]), float(window[1]))
-    low, high = float(clipped.min()), float(clipped.max())
+    """Clip to the HU window, then min-max to [0, 1] (a constant volume becomes zeros).
+
+    The clipped min and max are the raw ones clipped (found on the raw dtype); the rest runs in
+    place on one float32 copy.
+    """
+    volume = np.asarray(volume)
+    lo, hi = float(window[0]), float(window[1])
+    low, high = (min(max(float(v), lo), hi) for v in (volume.min(), volume.max()))
+    out = np.array(volume, dtype=np.float32)
     if high <= low:
-        return np.zeros_like(clipped)
-    return (clipped - low) / (high - low)
+        return np.zeros_like(out)
+    np.clip(out, lo, hi, out=out)
+    out -= np.float32(low)
+    out *= np.float32(1.0 / (high - low))
+    return out
 
 
 def window_for(path: str | Path, domain: str | None, hu_windows: Mapping[str, Sequence[float]] | None):
@@ -140,10 +201,9 @@ def prepare_image(
         raise BadCase(exc.path, exc.reason, case_id) from None
     if is_processed(path):
         return _processed_tensor(volume, size, path, case_id)
-    from harness.data.resize import resize_volume
+    from harness.data.resize import window_resize
 
-    normalised = window_normalise(volume, window_for(path, domain, hu_windows))
-    return resize_volume(normalised, size).unsqueeze(0)
+    return window_resize(volume, window_for(path, domain, hu_windows), size).unsqueeze(0)
 
 
 def _processed_tensor(volume: np.ndarray, size: tuple[int, ...], path: Path, case_id: str | None) -> torch.Tensor:

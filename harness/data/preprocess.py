@@ -1,9 +1,10 @@
 """`harness preprocess`: the reference preprocessing (Med3DVLM's flare_preprocess.py), faster.
 
-Steps per case, as the reference: read with SimpleITK, keep the first volume of a 4-D image, clip to
-[-160, 240] HU if the path contains "amos" else [-1350, 150], min-max to [0, 1], resize to
-128x256x256 with anti-aliasing (our separable resize, equal to scikit-image's to ~1e-7), float32
-with a leading channel axis, saved as .npy; the JSON's case_id becomes the .npy name.
+Steps per case, as the reference: read (SimpleITK's array; .nii.gz decoded with ISA-L), keep the
+first volume of a 4-D image, clip to [-160, 240] HU if the path contains "amos" else [-1350, 150],
+min-max to [0, 1], resize to 128x256x256 with anti-aliasing (our separable resize, equal to
+scikit-image's to ~1e-7; clip, min-max and resize fused in `window_resize`), float32 with a leading
+channel axis, saved as .npy; the JSON's case_id becomes the .npy name.
 
 Resumable: a case whose .npy exists with the expected shape and dtype is not redone. Atomic: each
 file is written under a temporary name and renamed, so an interruption loses no finished case.
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.data.images import BadCase, read_volume, window_normalise
+from harness.data.images import BadCase, read_volume
 from harness.data.validate import check_case_id, validate_records
 from harness.errors import HarnessError
 
@@ -42,10 +43,9 @@ def output_name(case_id: str) -> str:
 
 def process_volume(path: str | Path, size: Sequence[int] = REFERENCE_SIZE) -> np.ndarray:
     """One volume through the reference steps: float32 (1, D, H, W) in [0, 1]."""
-    from harness.data.resize import resize_volume
+    from harness.data.resize import window_resize
 
-    volume = window_normalise(read_volume(path), reference_window(path))
-    return resize_volume(volume, size).unsqueeze(0).numpy()
+    return window_resize(read_volume(path), reference_window(path), size).unsqueeze(0).numpy()
 
 
 def is_done(path: Path, size: Sequence[int], dtype: np.dtype) -> bool:
