@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from harness_plugins.encoders.dcformer import SIZES, DCFormer
 
 INPUT_SIZE = (32, 64, 64)

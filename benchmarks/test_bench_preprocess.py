@@ -77,14 +77,3 @@ def test_resize_reference(benchmark, normalised: np.ndarray) -> None:
 def test_resize_harness(benchmark, normalised: np.ndarray) -> None:
     vol = torch.from_numpy(normalised.astype(np.float32))
     benchmark.pedantic(resize_volume, args=(vol, SIZE), rounds=5, warmup_rounds=1)
-
-
-@pytest.mark.benchmark(group="resize")
-def test_resize_harness_two_threads(benchmark, normalised: np.ndarray) -> None:
-    """The resize step with two intra-op threads (one worker per volume is the e2e setting)."""
-    vol = torch.from_numpy(normalised.astype(np.float32))
-    torch.set_num_threads(2)
-    try:
-        benchmark.pedantic(resize_volume, args=(vol, SIZE), rounds=5, warmup_rounds=1)
-    finally:
-        torch.set_num_threads(1)

@@ -100,3 +100,55 @@ def test_loader_with_workers(tmp_path: Path) -> None:
     cases = [Case(f"c{i}", image=tmp_path / "amos_a.nii.gz") for i in range(4)]
     batches = list(image_loader(cases, input_size=(4, 8, 8), batch_size=2, workers=2))
     assert [b["case_ids"] for b in batches] == [["c0", "c1"], ["c2", "c3"]]
+
+
+@pytest.mark.parametrize(
+    ("dtype", "shape", "scaling", "flip"),
+    [
+        (np.int16, (7, 9, 5), None, False),
+        (np.float32, (7, 9, 5), None, True),
+        (np.int16, (7, 9, 5, 3), None, False),
+        (np.int16, (7, 9, 5), (2.0, -1024.0), False),
+        (np.uint8, (7, 9, 5), (0.5, 3.0), False),
+        (np.dtype(">i2"), (6, 5, 4), None, False),
+    ],
+)
+def test_fast_nifti_gz_reader_equals_simpleitk(tmp_path: Path, dtype, shape, scaling, flip) -> None:
+    """The ISA-L .nii.gz path gives SimpleITK's array: (z, y, x), first volume, scaling, byte order."""
+    import SimpleITK as sitk
+
+    from harness.data.images import _read_nifti_gz
+
+    pytest.importorskip("isal")
+    data = np.random.default_rng(0).normal(0, 100, shape).clip(0 if dtype == np.uint8 else None).astype(dtype)
+    image = nib.Nifti1Image(data, np.diag([-0.7, 0.8, -2.5, 1.0]) if flip else np.eye(4))
+    image.header.set_data_dtype(np.dtype(dtype))
+    if scaling:
+        image.header.set_slope_inter(*scaling)
+    path = tmp_path / "v.nii.gz"
+    nib.save(image, str(path))
+    ours = _read_nifti_gz(path)
+    expected = sitk.GetArrayFromImage(sitk.ReadImage(str(path)))
+    expected = expected[0] if expected.ndim == 4 else expected
+    assert ours is not None and ours.dtype == expected.dtype and ours.dtype.isnative
+    np.testing.assert_array_equal(ours, expected)
+
+
+def test_fast_reader_checks_the_gzip_trailer(tmp_path: Path) -> None:
+    good = nifti(tmp_path / "g.nii.gz", np.zeros((8, 8, 8), np.int16))
+    cut = tmp_path / "cut.nii.gz"
+    cut.write_bytes(good.read_bytes()[:-4])  # all voxels decode; only the length field is missing
+    with pytest.raises(BadCase, match="cut.nii.gz"):
+        read_volume(cut)
+
+
+def test_window_resize_equals_normalise_then_resize() -> None:
+    from harness.data.images import window_normalise
+    from harness.data.resize import resize_volume, window_resize
+
+    raw = np.random.default_rng(1).normal(0, 300, (9, 30, 22)).astype(np.int16)
+    for size in [(4, 15, 11), (12, 40, 7)]:
+        fused = window_resize(raw, (-160.0, 240.0), size)
+        plain = resize_volume(window_normalise(raw, (-160.0, 240.0)), size)
+        assert torch.allclose(fused, plain, atol=1e-6)
+    assert (window_resize(np.full((4, 6, 6), 500, np.int16), (-160.0, 240.0), (2, 3, 3)) == 0).all()
