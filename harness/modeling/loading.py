@@ -239,6 +239,8 @@ def _load_from_parts(recipe: Recipe, dtype: torch.dtype | None) -> PreTrainedMod
     _resize_like_reference(lm, len(tokenizer))
     config = model_config(recipe.replace(extra={**recipe.extra, "vocab_size": len(tokenizer),
                                                 "image_token_id": image_token_id}), lm.config)
+    if "init_seed" in recipe.extra:  # fresh parts, reproducibly (e.g. an untrained baseline)
+        torch.manual_seed(int(recipe.extra["init_seed"]))
     model = Med3DVLMForCausalLM(config, language_model=lm)
     if recipe.extra.get("parts_weights"):
         _load_subset(model, _weights_folder(recipe.extra["parts_weights"], recipe), VISION_PREFIXES)

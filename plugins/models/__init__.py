@@ -13,6 +13,7 @@ _RECIPES = {
     "med3dvlm-qwen2.5-3b": ("med3dvlm_qwen25_3b", "ablation: Qwen2.5-3B-Instruct LLM"),
     "flare25-baseline": ("flare25_baseline", "FLARE 2025 baseline: M3D ViT + spp + Phi-3-mini"),
     "med3dvlm-demo": ("med3dvlm_demo", "CPU demo: DCFormer-nano + mixer + SmolLM2-135M-Instruct"),
+    "med3dvlm-demo-untrained": ("med3dvlm_demo_untrained", "the demo model before training (baseline)"),
 }
 
 

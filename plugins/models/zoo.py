@@ -197,3 +197,16 @@ def med3dvlm_demo(**overrides: Any) -> Recipe:
         extra={"vocab_size": 49153, "image_token_id": 49152, "local_weights": str(DEMO_WEIGHTS)},
     )
     return _with(recipe, overrides)
+
+
+def med3dvlm_demo_untrained(**overrides: Any) -> Recipe:
+    """The demo architecture before training: base SmolLM2, vision tower and projector freshly initialised
+    with a fixed seed. The baseline the trained demo model is compared with."""
+    demo = med3dvlm_demo()
+    extra = {k: v for k, v in demo.extra.items() if k != "local_weights"}
+    recipe = demo.replace(
+        name="med3dvlm-demo-untrained",
+        description="med3dvlm-demo before training: base SmolLM2-135M-Instruct, seeded random vision and projector",
+        extra={**extra, "init_seed": 0},
+    )
+    return _with(recipe, overrides)
