@@ -74,7 +74,7 @@ def test_harness_predictions_jsonl_go_through_the_task(capsys, tmp_path):
         (["flare_report", "--predictions", VQA_CSV], "scores as `harness score flare_vqa`"),
         (["flare_vqa", "--predictions", VQA_CSV], "need --ground-truth"),
         (["flare_vqa", "--predictions", "missing.csv"], "does not exist"),
-        (["flare_vqa", "--predictions", VQA_CSV, "--ground-truth", REPORT_CSV], "not valid JSON"),
+        (["flare_vqa", "--predictions", VQA_CSV, "--ground-truth", REPORT_CSV], "malformed JSON"),
         (["flare_report", "--predictions", REPORT_CSV, "--judge", "lexcal"], "did you mean 'lexical'"),
         (["flare_report", "--predictions", REPORT_CSV, "--judge", "lexical", "--judge-option", "x=1"], "rejected"),
         (["flare_rep", "--predictions", REPORT_CSV], "unknown task"),

@@ -55,8 +55,8 @@ def load_cases(data: str | Path | Sequence[Source], *, split: str | None = None)
     return cases
 
 
-def read_json(json_path: str | Path, image_root: str | Path | None = None) -> list[Case]:
-    """One FLARE JSON file into validated cases; images resolve against ``image_root``."""
+def read_records(json_path: str | Path) -> list[dict]:
+    """The raw records of one FLARE JSON file, validated (errors name the file, case and field)."""
     json_path = Path(json_path)
     try:
         records = json.loads(json_path.read_text(encoding="utf-8"))
@@ -65,6 +65,13 @@ def read_json(json_path: str | Path, image_root: str | Path | None = None) -> li
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RecordError(f"{json_path}: malformed JSON ({exc}); fix the file or download it again") from None
     validate_records(records, source=str(json_path))
+    return records
+
+
+def read_json(json_path: str | Path, image_root: str | Path | None = None) -> list[Case]:
+    """One FLARE JSON file into validated cases; images resolve against ``image_root``."""
+    json_path = Path(json_path)
+    records = read_records(json_path)
     root = Path(image_root) if image_root is not None else _guess_root(json_path, records)
     cases = []
     for record in records:

@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from harness.data.images import BadCase, read_volume
-from harness.data.validate import check_case_id, validate_records
+from harness.data.loading import read_records
+from harness.data.validate import check_case_id
 from harness.errors import HarnessError
 
 REFERENCE_SIZE = (128, 256, 256)
@@ -100,13 +101,7 @@ def preprocess(
     from tqdm import tqdm
 
     json_path, images, out_dir = Path(json_path), Path(images), Path(out_dir)
-    try:
-        records = json.loads(json_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise HarnessError(f"{json_path}: no such file; pass an existing FLARE JSON file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise HarnessError(f"{json_path}: malformed JSON ({exc}); fix the file or download it again") from None
-    validate_records(records, source=str(json_path))
+    records = read_records(json_path)
     size = tuple(int(s) for s in size)
     dtype = np.dtype(np.float16 if float16 else np.float32)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -79,16 +79,7 @@ def read_predictions_jsonl(path: str | Path) -> list[Prediction]:
 
 
 def read_records(path: str | Path) -> list[Case]:
-    """FLARE records from a JSON file: a list of records (the validation/training JSON files)."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise HarnessError(f"ground-truth file {path} does not exist") from None
-    except ValueError as exc:
-        raise HarnessError(f"ground-truth file {path} is not valid JSON: {exc}") from None
-    if not isinstance(data, list) or not all(isinstance(r, dict) and "case_id" in r for r in data):
-        raise HarnessError(f"ground-truth file {path} must be a JSON list of FLARE records, each with a case_id")
-    try:
-        return [Case.from_json(record, source=str(path)) for record in data]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise HarnessError(f"ground-truth file {path} has a malformed record: {type(exc).__name__}: {exc}") from None
+    """FLARE records (ground truth) from a JSON file, validated as `harness.data` validates them."""
+    from harness.data.loading import read_json
+
+    return read_json(path)
