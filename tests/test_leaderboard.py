@@ -87,7 +87,10 @@ def write(results: Path, data: dict) -> Path:
 def results(tmp_path: Path) -> Path:
     """The committed reported results plus synthetic measured ones on a demo data set."""
     folder = tmp_path / "results"
-    shutil.copytree(RESULTS, folder)
+    for path in RESULTS.glob("*/*.json"):
+        if json.loads(path.read_text())["source"] == "reported":
+            (folder / path.parent.name).mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, folder / path.parent.name / path.name)
     write(folder, measured_report("demo-a", 0.0))
     write(folder, measured_report("demo-b", 0.2))
     write(folder, measured_vqa("demo-a"))

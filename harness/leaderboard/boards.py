@@ -85,11 +85,15 @@ def _row(model: str, results: list[Result]) -> dict[str, Any]:
             cell = _metric_cell(result, metric)
             if cell is not None:
                 row["metrics"][metric.key] = cell
+        # Organs that only a generated report names (free text parsed as "key: value") stay in the result
+        # file but not on the board: when the official averaging lists the reference organs, keep to them.
+        reference_organs = scores.get("organs") if isinstance(scores.get("organs"), dict) else None
         for averaging, _ in ORGAN_AVERAGINGS:
             organs = scores.get(averaging)
             if isinstance(organs, dict) and organs:
                 row["organs_task"] = task
-                row[averaging].update({organ: _round(v) for organ, v in sorted(organs.items())})
+                row[averaging].update({organ: _round(v) for organ, v in sorted(organs.items())
+                                       if not reference_organs or organ in reference_organs})
     return row
 
 
