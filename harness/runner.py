@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -163,8 +164,8 @@ def run(config: RunConfig, *, progress: bool = True) -> dict[str, Any]:
     wanted = {r.key for r in requests}
     predictions = [p for p in merged.items() if p.key in wanted]
     scored_cases = [c for c in cases if c.case_id not in generator.bad_cases]
-    scores = task.score(predictions, scored_cases, judge=judge,
-                        cache_dir=settings.get("cache_dir", out_dir / "judge_cache"))
+    scores = score_with(task, predictions, scored_cases, judge=judge,
+                        cache_dir=Path(settings.get("cache_dir", out_dir / "judge_cache")))
     write_json_atomic(out_dir / "scores.json", scores)
     result = _result(config, task, generator, data_info, judge, scores, decoding_label, requests,
                      time.perf_counter() - started)
@@ -180,6 +181,24 @@ def _init_process_group() -> None:
 
     if not torch_dist.is_initialized():
         torch_dist.init_process_group("gloo", timeout=datetime.timedelta(hours=24))
+
+
+def score_with(task: Any, predictions: Sequence[Prediction], cases: Sequence[Any], *, judge: Any,
+               cache_dir: Path) -> dict[str, Any]:
+    """``task.score``, passing the judge cache folder only to tasks that accept it; a task plugin that
+    fails is reported in one line naming it (the predictions are already saved)."""
+    options: dict[str, Any] = {"judge": judge}
+    if "cache_dir" in inspect.signature(task.score).parameters:
+        options["cache_dir"] = cache_dir
+    try:
+        return task.score(predictions, cases, **options)
+    except HarnessError:
+        raise
+    except Exception as exc:
+        raise HarnessError(
+            f"task '{task.name}' failed while scoring ({type(exc).__name__}: {exc}); its predictions are saved: "
+            f"fix the plugin and rerun the same command to score them"
+        ) from exc
 
 
 def _barrier() -> None:

@@ -58,3 +58,27 @@ def test_settings_are_typed_and_malformed_ones_named():
         "max_new_tokens": 8, "do_sample": False, "top_p": 0.9, "style": "chat"}
     with pytest.raises(HarnessError, match="--set expects KEY=VALUE, got 'oops'"):
         parse_settings(["oops"])
+
+
+class _Task:
+    name = "toy"
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.seen: dict = {}
+
+    def score(self, predictions, cases, *, judge=None):
+        if self.fail:
+            raise TypeError("boom")
+        self.seen = {"judge": judge}
+        return {"task": "toy", "n": len(predictions)}
+
+
+def test_score_with_passes_cache_dir_only_when_accepted_and_names_a_failing_task(tmp_path):
+    from harness.runner import score_with
+
+    task = _Task()
+    assert score_with(task, [], [], judge="j", cache_dir=tmp_path) == {"task": "toy", "n": 0}
+    assert task.seen == {"judge": "j"}
+    with pytest.raises(HarnessError, match=r"task 'toy' failed while scoring \(TypeError: boom\)"):
+        score_with(_Task(fail=True), [], [], judge=None, cache_dir=tmp_path)
