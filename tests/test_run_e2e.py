@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -93,11 +94,14 @@ def test_unknown_model_is_one_line_with_a_suggestion(tmp_path):
 
 def test_two_ranks_under_torchrun_shard_then_merge(demo_json, tmp_path):
     out = tmp_path / "ranks"
+    with socket.socket() as sock:  # torchrun's --master-port 0 hangs the gloo rendezvous: pick a free port
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
     finished = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
-         "--master-port", "0", "-m", "harness", "run", "--model", "med3dvlm-demo", "--task", "flare_vqa",
+         "--master-port", port, "-m", "harness", "run", "--model", "med3dvlm-demo", "--task", "flare_vqa",
          "--data", str(demo_json), "--out", str(out), "--limit", "2", "--quiet", "--set", "max_new_tokens=4"],
-        env={**ENV, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=900)
+        env={**ENV, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr[-2000:]
     shards = [_keys(out / f"predictions.rank{rank}.jsonl") for rank in (0, 1)]
     assert shards[0] and shards[1] and not set(shards[0]) & set(shards[1])
