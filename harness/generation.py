@@ -18,9 +18,6 @@ from harness.predictions import PredictionStore
 from harness.recipe import Recipe
 from harness.task import Prediction, Request
 
-DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16",
-          "float16": "float16", "fp16": "float16"}
-
 
 def resolve_device(device: str | None) -> str:
     import torch
@@ -34,12 +31,12 @@ def resolve_device(device: str | None) -> str:
 
 
 def resolve_dtype(dtype: str | None, device: str) -> str:
+    """The dtype name a run uses: as asked, else bfloat16 on GPU and float32 on CPU."""
+    from harness.modeling.loading import parse_dtype
+
     if dtype is None:
         return "bfloat16" if device.startswith("cuda") else "float32"
-    try:
-        return DTYPES[dtype.lower()]
-    except KeyError:
-        raise HarnessError(f"unknown --dtype '{dtype}'; use float32, bfloat16 or float16") from None
+    return str(parse_dtype(dtype)).removeprefix("torch.")
 
 
 @dataclass
@@ -116,33 +113,34 @@ class Generator:
         with tqdm(total=len(requests), desc=f"{task.name}", unit="req", disable=not progress,
                   dynamic_ncols=True) as bar:
             for batch in batches(requests, max(1, batch_size)):
-                usable = self._drop_bad(batch)
+                usable, images = self._load_batch(batch)
                 if usable:
-                    texts = self.generate(usable)
+                    texts = self.generate(usable, images)
                     store.append(Prediction(r.key, r.case_id, r.scope, r.question_id, r.question,
                                             task.parse(r, text), text) for r, text in zip(usable, texts, strict=True))
                 bar.update(len(batch))
 
-    def _drop_bad(self, batch: list[Request]) -> list[Request]:
-        """The batch without requests whose image cannot be read (recorded, or fatal by default)."""
-        keep = []
+    def _load_batch(self, batch: list[Request]) -> tuple[list[Request], list[Any]]:
+        """The requests whose image can be read, with their images; an unreadable image stops the run, or
+        with ``on_bad_case="skip"`` is recorded in ``bad_cases`` and its requests left out."""
+        usable, images = [], []
         for request in batch:
             if request.case_id in self.bad_cases:
                 continue
             try:
-                self._image(request)
+                images.append(self._image(request))
             except HarnessError as exc:
                 if self.on_bad_case == "error":
-                    raise HarnessError(f"{exc} (rerun with --set on_bad_case=skip to skip bad cases)") from exc
+                    raise HarnessError(f"{exc} (rerun with --on-bad-case skip to skip bad cases)") from exc
                 self.bad_cases[request.case_id] = str(exc)
                 continue
-            keep.append(request)
-        return keep
+            usable.append(request)
+        return usable, images
 
-    def generate(self, batch: Sequence[Request]) -> list[str]:
+    def generate(self, batch: Sequence[Request], images: Sequence[Any]) -> list[str]:
         import torch
 
-        images = torch.stack([self._image(r) for r in batch]).to(self.device, getattr(torch, self.dtype_name))
+        pixels = torch.stack(list(images)).to(self.device, getattr(torch, self.dtype_name))
         encoded = self.tokenizer([r.prompt for r in batch], return_tensors="pt", padding=True)
         decoding = dict(batch[0].decoding)
         if self.seed is not None:
@@ -151,7 +149,7 @@ class Generator:
             new_tokens = self.model.generate(
                 input_ids=encoded["input_ids"].to(self.device),
                 attention_mask=encoded["attention_mask"].to(self.device),
-                images=images,
+                images=pixels,
                 pad_token_id=self.tokenizer.pad_token_id,
                 **decoding,
             )

@@ -263,7 +263,3 @@ def _result(config: RunConfig, task: Any, generator: Any, data_info: dict[str, A
                               seed=config.settings.get("seed"), wall_time_s=wall),
         "source": "measured",
     }
-
-
-def predictions_of(out_dir: Path) -> list[Prediction]:
-    return PredictionStore(Path(out_dir) / "predictions.jsonl").items()

@@ -82,3 +82,17 @@ def test_score_with_passes_cache_dir_only_when_accepted_and_names_a_failing_task
     assert task.seen == {"judge": "j"}
     with pytest.raises(HarnessError, match=r"task 'toy' failed while scoring \(TypeError: boom\)"):
         score_with(_Task(fail=True), [], [], judge=None, cache_dir=tmp_path)
+
+
+def test_unreadable_images_stop_the_run_or_are_skipped_and_recorded(tmp_path):
+    from harness.generation import Generator
+    from harness.recipe import Recipe
+
+    recipe = Recipe(name="toy", encoder="e", projector="p", llm="l", input_size=(8, 16, 16))
+    missing = Request("c1/global/0", "c1", "global", None, "q", "p", image=tmp_path / "c1.nii.gz")
+    strict = Generator(None, None, recipe, "cpu", "float32")
+    with pytest.raises(HarnessError, match=r"c1\.nii\.gz.*--on-bad-case skip"):
+        strict._load_batch([missing])
+    lenient = Generator(None, None, recipe, "cpu", "float32", on_bad_case="skip")
+    assert lenient._load_batch([missing]) == ([], [])
+    assert set(lenient.bad_cases) == {"c1"}

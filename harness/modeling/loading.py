@@ -81,7 +81,7 @@ def build_model(name: str, **overrides: Any) -> Med3DVLMForCausalLM:
 def load_model(name_or_path: str, *, dtype: Any = None, device: Any = None) -> PreTrainedModel:
     """Trained weights by zoo name, local checkpoint folder or hub id (see the module docstring)."""
     name_or_path = str(name_or_path)
-    dtype = _dtype(dtype)
+    dtype = parse_dtype(dtype)
     if name_or_path in plugins.registry("models"):
         model = load_recipe(plugins.registry("models").create(name_or_path), dtype)
     elif Path(name_or_path).is_dir():
@@ -180,7 +180,8 @@ def _qwen2_fields(raw: dict[str, Any]) -> dict[str, Any]:
     return text
 
 
-def _dtype(dtype: Any) -> torch.dtype | None:
+def parse_dtype(dtype: Any) -> torch.dtype | None:
+    """A torch dtype from a dtype or a name (``bf16``, ``bfloat16``, ``fp16``, ``float32`` ...)."""
     if dtype is None or isinstance(dtype, torch.dtype):
         return dtype
     names = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32", "half": "float16", "float": "float32"}
