@@ -96,28 +96,31 @@ def test_resumable_float16_and_processed_json(tmp_path: Path) -> None:
     assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))
 
 
+def _preprocess_cli(json_path: Path, images: Path, out: Path, *extra: str) -> int:
+    """`harness preprocess` at a tiny size, through the CLI entry point; returns its exit status."""
+    return main(
+        [
+            "preprocess",
+            "--json",
+            str(json_path),
+            "--images",
+            str(images),
+            "--out",
+            str(out),
+            "--size",
+            "8",
+            "16",
+            "16",
+            *extra,
+        ]
+    )
+
+
 def test_bad_case_stops_or_is_skipped(tmp_path: Path) -> None:
     json_path, images = make_set(tmp_path)
     (images / "amos_0001.nii.gz").write_bytes(b"corrupt")
     out = tmp_path / "out"
-    assert (
-        main(
-            [
-                "preprocess",
-                "--json",
-                str(json_path),
-                "--images",
-                str(images),
-                "--out",
-                str(out),
-                "--size",
-                "8",
-                "16",
-                "16",
-            ]
-        )
-        == 2
-    )
+    assert _preprocess_cli(json_path, images, out) == 2
     processed, errors = preprocess(json_path, images, out, size=(8, 16, 16), on_bad_case="skip", progress=False)
     assert len(errors) == 1 and "amos_0001.nii.gz" in errors[0]
     assert [r["case_id"] for r in json.loads(processed.read_text())] == ["amos_0000.npy", "amos_0002.npy"]
@@ -127,24 +130,5 @@ def test_bad_case_stops_or_is_skipped(tmp_path: Path) -> None:
 def test_cli_with_workers(tmp_path: Path) -> None:
     json_path, images = make_set(tmp_path, 4)
     out = tmp_path / "out"
-    assert (
-        main(
-            [
-                "preprocess",
-                "--json",
-                str(json_path),
-                "--images",
-                str(images),
-                "--out",
-                str(out),
-                "--size",
-                "8",
-                "16",
-                "16",
-                "--workers",
-                "2",
-            ]
-        )
-        == 0
-    )
+    assert _preprocess_cli(json_path, images, out, "--workers", "2") == 0
     assert len(list(out.glob("*.npy"))) == 4
