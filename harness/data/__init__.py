@@ -15,8 +15,16 @@ from importlib import import_module
 from typing import Any
 
 from harness.data.catalog import DATASETS, DataSetCard, find_dataset
-from harness.data.loading import HUB_ID, LoadedData, cache_dir, data_identity, load_cases, load_data, read_json
-from harness.data.loading import resolve_data
+from harness.data.loading import (
+    HUB_ID,
+    LoadedData,
+    cache_dir,
+    data_identity,
+    load_cases,
+    load_data,
+    read_json,
+    resolve_data,
+)
 from harness.data.records import Case, GlobalQuestion, LocalQuestion
 from harness.data.validate import RecordError, validate_records
 

@@ -740,7 +740,8 @@ def _is_current(root: Path, cases: int, seed: int) -> bool:
         meta = json.loads((root / "demo_manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return isinstance(meta, dict) and (meta.get("version"), meta.get("cases"), meta.get("seed")) == (VERSION, cases, seed)
+    wanted = (VERSION, cases, seed)
+    return isinstance(meta, dict) and (meta.get("version"), meta.get("cases"), meta.get("seed")) == wanted
 
 
 def ensure_demo(out_dir: str | Path, *, cases: int = DEMO_KEYWORD_CASES, seed: int = DEMO_KEYWORD_SEED) -> Path:

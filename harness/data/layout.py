@@ -110,7 +110,8 @@ def root_candidates(json_path: Path) -> list[Path]:
     file (``CT-AMOS-Tr.json`` -> ``CT-AMOS-1290/``), ``images*`` folders, the file's own folder, then
     every other sibling folder."""
     folder = json_path.parent
-    subdirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")) if folder.is_dir() else []
+    listed = folder.iterdir() if folder.is_dir() else iter(())
+    subdirs = sorted(p for p in listed if p.is_dir() and not p.name.startswith("."))
     prefix = _prefix(json_path)
 
     def named_like(p: Path) -> bool:

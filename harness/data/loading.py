@@ -20,8 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from harness.data.catalog import DATASETS, find_dataset
-from harness.data.layout import ALL, DEFAULT_SPLIT, check_split, find_image_root, guess_image_root, load_json
-from harness.data.layout import record_files, split_of
+from harness.data.layout import (
+    ALL,
+    DEFAULT_SPLIT,
+    check_split,
+    find_image_root,
+    guess_image_root,
+    load_json,
+    record_files,
+    split_of,
+)
 from harness.data.records import Case
 from harness.data.validate import RecordError, check_inside, validate_records
 from harness.errors import HarnessError
