@@ -23,7 +23,16 @@ def offline() -> bool:
 
 
 def _cache_dir() -> str | None:
-    return os.environ.get("HF_HUB_CACHE") or None
+    """$HF_HUB_CACHE, else $HF_HOME/hub, read now (huggingface_hub reads them once, at import)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return os.environ["HF_HUB_CACHE"]
+    return str(Path(os.environ["HF_HOME"]) / "hub") if os.environ.get("HF_HOME") else None
+
+
+def storage_folder(snapshot_folder: Path) -> Path:
+    """The cache folder of a snapshot's repository (``datasets--owner--name``): its files are symbolic
+    links into ``blobs/`` there, so containment checks use this folder rather than the snapshot."""
+    return snapshot_folder.parent.parent
 
 
 def snapshot(repo_id: str, *, split: str | None = None) -> tuple[Path, str]:

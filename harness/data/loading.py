@@ -56,6 +56,9 @@ class DataSource:
     """The data folder the record files are in, when there is one."""
     hub_id: str | None = None
     revision: str | None = None
+    container: Path | None = None
+    """Resolved image paths must stay inside this folder (default: each file's image root). For a Hub
+    snapshot it is the repository's cache folder, whose ``blobs/`` the snapshot's links point into."""
 
 
 @dataclass
@@ -85,7 +88,7 @@ def load_data(data: str | Path | Sequence[Source], *, split: str | None = None) 
         records = read_records(json_path)
         if root is None:
             root = find_image_root(json_path, records[0]["case_id"] if records else None)
-        for case in _cases(json_path, records, root):
+        for case in _cases(json_path, records, root, source.container):
             if case.case_id in owner:
                 raise RecordError(
                     f"{json_path}: case {case.case_id}: case_id: duplicate of the case in {owner[case.case_id]}"
@@ -136,11 +139,11 @@ def read_json(json_path: str | Path, image_root: str | Path | None = None) -> li
     return _cases(json_path, records, root)
 
 
-def _cases(json_path: Path, records: list[dict], root: Path) -> list[Case]:
+def _cases(json_path: Path, records: list[dict], root: Path, container: Path | None = None) -> list[Case]:
     cases = []
     for record in records:
         case = Case.from_json(record, image_root=root.absolute(), source=str(json_path))
-        check_inside(case.image, root, source=str(json_path), case_id=case.case_id)
+        check_inside(case.image, container or root, source=str(json_path), case_id=case.case_id)
         cases.append(case)
     return cases
 
@@ -173,12 +176,12 @@ def resolve_data(data: str | Path | Sequence[Source], *, split: str | None = Non
     if card is not None and card.name == "demo":
         return _folder(_demo_dir(), split, name="demo")
     if card is not None and card.hub_id:
-        from harness.data.hub import snapshot
+        from harness.data.hub import snapshot, storage_folder
 
         used = split or DEFAULT_SPLIT
         folder, revision = snapshot(card.hub_id, split=used)
         found = _folder(folder, used, name=card.name)
-        found.hub_id, found.revision = card.hub_id, revision
+        found.hub_id, found.revision, found.container = card.hub_id, revision, storage_folder(folder)
         return found
     names = ", ".join(c.name for c in DATASETS)
     hub_ids = ", ".join(c.hub_id for c in DATASETS if c.hub_id)

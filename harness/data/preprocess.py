@@ -224,13 +224,15 @@ def preprocess_data(
             rel_json = json_path.relative_to(base) if json_path.is_relative_to(base) else Path(json_path.name)
             rel_root = root.relative_to(base) if root.is_relative_to(base) else rel_json.parent / root.name
             target = out_dir / rel_json
-            done.append((target, _process_file(json_path, records, root, out_dir / rel_root, target, options)))
+            outcome = _process_file(json_path, records, root, out_dir / rel_root, target, options, source.container)
+            done.append((target, outcome))
     return done
 
 
 def _process_file(json_path: Path, records: list[dict], images: Path, image_out: Path, target: Path,
-                  options: Options) -> list[str]:
-    """Process one record file's cases into ``image_out``; write the processed records to ``target``."""
+                  options: Options, container: Path | None = None) -> list[str]:
+    """Process one record file's cases into ``image_out``; write the processed records to ``target``.
+    Image paths, symbolic links resolved, must stay inside ``container`` (default ``images``)."""
     from tqdm import tqdm
 
     dtype = np.dtype(np.float16 if options.float16 else np.float32)
@@ -238,7 +240,7 @@ def _process_file(json_path: Path, records: list[dict], images: Path, image_out:
     for record in records:
         case_id = record["case_id"]
         check_case_id(case_id, source=str(json_path))
-        check_inside(images / case_id, images, source=str(json_path), case_id=case_id)
+        check_inside(images / case_id, container or images, source=str(json_path), case_id=case_id)
         out = image_out / output_name(case_id)
         if is_done(out, options.size, dtype):
             done.add(case_id)
