@@ -103,6 +103,9 @@ def check_volume(volume: np.ndarray, path: str | Path, *, case_id: str | None = 
                             "volume", case_id)
     if volume.size == 0:
         raise BadCase(path, f"empty volume of shape {tuple(volume.shape)}", case_id)
+    if not processed and volume.ndim != 3:
+        raise BadCase(path, f"expected a 3-D volume (D, H, W), got shape {tuple(volume.shape)}; store one "
+                            "channel of one 3-D volume", case_id)
     if dtype.kind != "f" and not processed:
         return  # integers are finite and any HU range is clipped by the window
     low, high = float(np.min(volume)), float(np.max(volume))
@@ -247,7 +250,7 @@ def _processed_tensor(volume: np.ndarray, size: tuple[int, ...], path: Path, cas
     import torch
 
     try:
-        array = np.asarray(volume, dtype=np.float32)
+        array = np.array(volume, dtype=np.float32)  # a writable copy, never a view of a read-only memmap
     except (OSError, ValueError) as exc:
         raise BadCase(path, _reason(exc), case_id) from None
     if array.ndim == 3:

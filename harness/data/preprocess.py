@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.data.images import BadCase, load_volume
+from harness.data.images import BadCase, check_volume, read_volume
 from harness.data.layout import find_image_root
 from harness.data.loading import read_records, resolve_data
 from harness.data.validate import check_case_id, check_inside
@@ -56,7 +56,9 @@ def process_volume(path: str | Path, size: Sequence[int] = REFERENCE_SIZE) -> np
     """One volume through the reference steps: float32 (1, D, H, W) in [0, 1]."""
     from harness.data.resize import window_resize
 
-    return window_resize(load_volume(path), reference_window(path), size).unsqueeze(0).numpy()
+    volume = read_volume(path)
+    check_volume(volume, path)  # a raw volume, whatever its suffix
+    return window_resize(volume, reference_window(path), size).unsqueeze(0).numpy()
 
 
 def is_done(path: Path, size: Sequence[int], dtype: np.dtype) -> bool:
