@@ -275,3 +275,16 @@ def test_run_skips_nan_and_all_nan_volumes_and_lists_them(tmp_path: Path) -> Non
     result = json.loads((out / "result.json").read_text())
     assert sorted(case for case, _ in result["bad_cases"]) == ["amos_0001.nii.gz", "amos_0002.npy"]
     assert result["scores"]["n_cases"] == 1
+
+
+def test_demo_cache_that_cannot_be_written(tmp_path: Path, capsys, monkeypatch) -> None:
+    import harness.data.demo as demo
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "simulated")
+
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(demo, "_write_nifti", full)
+    result = cli(capsys, "data", "check", "demo")
+    assert_one_line_error(result, str(tmp_path / "cache" / "demo"), "No space left", "HARNESS_CACHE")
+    assert not (tmp_path / "cache" / "demo").exists() and not list((tmp_path / "cache").glob(".demo.*.new"))

@@ -755,14 +755,23 @@ def ensure_demo(out_dir: str | Path, *, cases: int = DEMO_KEYWORD_CASES, seed: i
     root = Path(out_dir)
     if _is_current(root, cases, seed):
         return root
-    root.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(root.parent / f".{root.name}.lock"):
-        if _is_current(root, cases, seed):
-            return root
-        fresh = generate_demo(root.with_name(f".{root.name}.{os.getpid()}.new"), cases=cases, seed=seed)
-        if root.exists():
-            old = root.with_name(f".{root.name}.{os.getpid()}.old")
-            os.replace(root, old)
-            shutil.rmtree(old)
-        os.replace(fresh, root)
+    fresh = root.with_name(f".{root.name}.{os.getpid()}.new")
+    try:
+        root.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(root.parent / f".{root.name}.lock"):
+            if _is_current(root, cases, seed):
+                return root
+            generate_demo(fresh, cases=cases, seed=seed)
+            if root.exists():
+                old = root.with_name(f".{root.name}.{os.getpid()}.old")
+                os.replace(root, old)
+                shutil.rmtree(old)
+            os.replace(fresh, root)
+    except OSError as exc:
+        shutil.rmtree(fresh, ignore_errors=True)
+        from harness.errors import HarnessError
+
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise HarnessError(f"cannot write the demo data set into {root} ({reason}); free space there, or set "
+                           "HARNESS_CACHE to a writable folder") from None
     return root
