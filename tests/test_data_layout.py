@@ -152,3 +152,16 @@ def test_gated_hub_data_set_says_accept_the_terms_and_log_in(monkeypatch) -> Non
     with pytest.raises(HarnessError, match="is gated: accept its terms at https://huggingface.co/datasets/") as info:
         load_cases("FLARE-MedFM/FLARE-Task5-MLLM-3D")
     assert "log in" in str(info.value)
+
+
+def test_a_snapshot_record_file_given_directly_follows_its_blob_links(tmp_path: Path) -> None:
+    snapshot = fake_hub_dataset(tmp_path / "hf", "FLARE-MedFM/FLARE26-MLLM-3D", layout="flare2026")
+    json_path = snapshot / "validation" / "val.json"
+    cases = load_cases(f"{json_path}={snapshot / 'validation' / 'images'}")
+    assert len(cases) == 2 and all(c.image.is_symlink() and c.image.is_file() for c in cases)
+    outside = tmp_path / "elsewhere.nii.gz"
+    outside.write_bytes(cases[0].image.read_bytes())
+    cases[0].image.unlink()
+    cases[0].image.symlink_to(outside)  # a link out of the repository's cache folder is still refused
+    with pytest.raises(HarnessError, match="resolves outside the image root"):
+        load_cases(json_path)

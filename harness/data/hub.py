@@ -29,6 +29,16 @@ def _cache_dir() -> str | None:
     return str(Path(os.environ["HF_HOME"]) / "hub") if os.environ.get("HF_HOME") else None
 
 
+def cache_storage_of(path: Path) -> Path | None:
+    """The repository cache folder a path inside a Hugging Face snapshot belongs to, else None
+    (``.../datasets--owner--name/snapshots/<sha>/...`` -> ``.../datasets--owner--name``)."""
+    parts = path.absolute().parts
+    for i in range(len(parts) - 2, 0, -1):
+        if parts[i] == "snapshots" and parts[i - 1].startswith(("datasets--", "models--")):
+            return Path(*parts[:i])
+    return None
+
+
 def storage_folder(snapshot_folder: Path) -> Path:
     """The cache folder of a snapshot's repository (``datasets--owner--name``): its files are symbolic
     links into ``blobs/`` there, so containment checks use this folder rather than the snapshot."""

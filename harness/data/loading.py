@@ -140,6 +140,9 @@ def read_json(json_path: str | Path, image_root: str | Path | None = None) -> li
 
 
 def _cases(json_path: Path, records: list[dict], root: Path, container: Path | None = None) -> list[Case]:
+    from harness.data.hub import cache_storage_of
+
+    container = container or cache_storage_of(root)
     cases = []
     for record in records:
         case = Case.from_json(record, image_root=root.absolute(), source=str(json_path))

@@ -237,6 +237,9 @@ def _process_file(json_path: Path, records: list[dict], images: Path, image_out:
     Image paths, symbolic links resolved, must stay inside ``container`` (default ``images``)."""
     from tqdm import tqdm
 
+    from harness.data.hub import cache_storage_of
+
+    container = container or cache_storage_of(images)
     dtype = np.dtype(np.float16 if options.float16 else np.float32)
     todo, done, errors = [], set(), []
     for record in records:
