@@ -216,9 +216,3 @@ def _demo_dir() -> Path:
 
     return ensure_demo(cache_dir() / "demo")
 
-
-def download(repo_id: str = HUB_ID, *, split: str | None = None) -> Path:
-    """The local snapshot of a Hub data set (downloaded into the Hugging Face cache if needed)."""
-    from harness.data.hub import snapshot
-
-    return snapshot(repo_id, split=split)[0]
