@@ -15,8 +15,8 @@ from importlib import import_module
 from typing import Any
 
 from harness.data.catalog import DATASETS, DataSetCard, find_dataset
+from harness.data.catalog import FLARE2025_HUB_ID as HUB_ID
 from harness.data.loading import (
-    HUB_ID,
     LoadedData,
     cache_dir,
     data_identity,

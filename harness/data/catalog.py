@@ -36,11 +36,14 @@ class DataSetCard:
         return info
 
 
+FLARE2025_HUB_ID = "FLARE-MedFM/FLARE-Task5-MLLM-3D"
+"""The FLARE 2025 data set: the FLARE tasks' official data."""
+
 DATASETS: tuple[DataSetCard, ...] = (
     DataSetCard(
         name="flare2025",
         title="FLARE 2025 Task 5 (MLLM-3D): CT report generation and VQA",
-        hub_id="FLARE-MedFM/FLARE-Task5-MLLM-3D",
+        hub_id=FLARE2025_HUB_ID,
         splits=("train", "validation"),
         licence="see the data set card (gated: accept its terms on the Hub)",
         url="https://huggingface.co/datasets/FLARE-MedFM/FLARE-Task5-MLLM-3D",

@@ -34,9 +34,6 @@ from harness.data.records import Case
 from harness.data.validate import RecordError, check_inside, validate_records
 from harness.errors import HarnessError
 
-HUB_ID = "FLARE-MedFM/FLARE-Task5-MLLM-3D"
-"""The FLARE 2025 data set, the tasks' official data."""
-
 Source = str | Path | tuple[str | Path, str | Path]
 
 
