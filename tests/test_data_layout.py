@@ -42,6 +42,13 @@ def test_demo_is_in_the_published_layout(tmp_path: Path, layout: str, rate_file:
     assert {c.image.parent for c in load_cases(root)} == {root / "validation" / "images"}
 
 
+def test_regenerating_with_the_other_layout_leaves_one_rate_file(tmp_path: Path) -> None:
+    generate_demo(tmp_path / "d", cases=4, seed=1, layout="flare2025")
+    root = generate_demo(tmp_path / "d", cases=4, seed=1, layout="flare2026")
+    assert sorted(p.name for p in (root / "train").glob("*.json")) == ["CT-AMOS-Tr.json", "CT-RATE-Tr.json"]
+    assert len(load_cases(root, split="train")) == 2
+
+
 def test_candidates_put_the_folder_named_like_the_file_first(demo2025: Path) -> None:
     train = demo2025 / "train"
     assert root_candidates(train / "CT-AMOS-Tr.json")[0] == train / "CT-AMOS-1290"

@@ -716,6 +716,8 @@ def generate_demo(out_dir: str | Path, *, cases: int = 12, seed: int = 0, valida
         groups.setdefault(record_file(split, domain, layout), []).append(record)
     for name, records in groups.items():
         _write_json(root / name, records)
+    for other in set(LAYOUTS.values()) - {LAYOUTS[layout]}:  # a rerun with the other layout into this folder
+        (root / "train" / other).unlink(missing_ok=True)
     _write_json(
         root / "demo_manifest.json",
         {"generator": "harness.data.demo", "version": VERSION, "cases": cases, "seed": seed, "layout": layout},
