@@ -46,7 +46,7 @@ def test_regenerating_with_the_other_layout_leaves_one_rate_file(tmp_path: Path)
     generate_demo(tmp_path / "d", cases=4, seed=1, layout="flare2025")
     root = generate_demo(tmp_path / "d", cases=4, seed=1, layout="flare2026")
     assert sorted(p.name for p in (root / "train").glob("*.json")) == ["CT-AMOS-Tr.json", "CT-RATE-Tr.json"]
-    assert len(load_cases(root, split="train")) == 2
+    assert len(load_cases(root, split="train")) == 3
 
 
 def test_candidates_put_the_folder_named_like_the_file_first(demo2025: Path) -> None:
