@@ -47,7 +47,7 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 def test_list_json_has_every_kind(capsys):
     code, out, _ = run(capsys, "list", "--json")
     assert code == 0
-    assert list(json.loads(out)) == list(KINDS)
+    assert list(json.loads(out)) == [*KINDS, "datasets"]
 
 
 def test_list_kind_json_describes_components_from_a_dash_p_plugin(capsys, plugin_module):

@@ -51,9 +51,12 @@ def test_several_json_files_each_with_own_root(tmp_path: Path) -> None:
 
 def test_directory_split_selection(tmp_path: Path) -> None:
     write(tmp_path / "train" / "CT-AMOS-Tr.json", [GOOD])
+    write(tmp_path / "train" / "images" / "amos_0001.nii.gz", "x")
     write(tmp_path / "validation" / "val.json", [{**GOOD, "case_id": "amos_0002.nii.gz"}])
+    write(tmp_path / "validation" / "images" / "amos_0002.nii.gz", "x")
     assert [c.case_id for c in load_cases(tmp_path, split="validation")] == ["amos_0002.nii.gz"]
-    assert len(load_cases(tmp_path)) == 2
+    assert [c.case_id for c in load_cases(tmp_path)] == ["amos_0002.nii.gz"]  # the default is validation only
+    assert len(load_cases(tmp_path, split="all")) == 2
     with pytest.raises(HarnessError, match="no FLARE JSON record files for split 'test'"):
         load_cases(tmp_path, split="test")
 
@@ -69,6 +72,7 @@ def test_directory_split_selection(tmp_path: Path) -> None:
         (lambda r: r["local_vqa"][0].pop("answer"), r"local_vqa\[0\].answer: missing"),
         (lambda r: r.update(case_id="../outside.nii.gz"), r"case_id: must be a path relative to the image root"),
         (lambda r: r.update(case_id="/etc/passwd"), r"case_id: must be a path relative"),
+        (lambda r: r.update(case_id="amos\x00.nii.gz"), r"case 'amos\\x00.nii.gz': case_id: contains a control"),
     ],
 )
 def test_bad_records_name_file_case_and_field(tmp_path: Path, mutate, pattern: str) -> None:
@@ -90,6 +94,7 @@ def test_follow_up_cycle(tmp_path: Path) -> None:
 def test_duplicates_within_and_across_files(tmp_path: Path) -> None:
     with pytest.raises(HarnessError, match="duplicate case id in this file"):
         load_cases(write(tmp_path / "d.json", [GOOD, GOOD]))
+    write(tmp_path / "images" / "amos_0001.nii.gz", "x")
     a, b = write(tmp_path / "a.json", [GOOD]), write(tmp_path / "b.json", [GOOD])
     with pytest.raises(HarnessError, match=r"duplicate of the case in .*a\.json"):
         load_cases([a, b])

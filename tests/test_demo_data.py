@@ -24,6 +24,10 @@ def all_cases(root: Path):
     return load_cases(root, split="train") + load_cases(root, split="validation")
 
 
+def record_files(root: Path) -> list[Path]:
+    return [p for p in sorted(root.rglob("*.json")) if p.name != "demo_manifest.json"]
+
+
 def test_validates_with_both_domains_and_splits(demo: Path) -> None:
     train, val = load_cases(demo, split="train"), load_cases(demo, split="validation")
     assert len(train) == 8 and len(val) == 4
@@ -40,7 +44,7 @@ def test_validates_with_both_domains_and_splits(demo: Path) -> None:
 
 
 def test_labels_match_annotations_and_text(demo: Path) -> None:
-    for path in demo.rglob("*-demo.json"):
+    for path in record_files(demo):
         for record in json.loads(path.read_text()):
             annotated = {a["label"] for a in record["annotations"]}
             assert set(record["global_vqa"][0]["answer"]) == annotated
@@ -55,9 +59,10 @@ def test_labels_match_annotations_and_text(demo: Path) -> None:
 
 def test_images_show_each_finding_where_stated(demo: Path) -> None:
     checked = 0
-    for path in demo.rglob("*-demo.json"):
+    images = {c.case_id: c.image for c in all_cases(demo)}
+    for path in record_files(demo):
         for record in json.loads(path.read_text()):
-            volume = read_volume(path.parent / "images" / record["case_id"]).astype(np.float32)
+            volume = read_volume(images[record["case_id"]]).astype(np.float32)
             assert volume.shape == SHAPE
             z, y, x = np.indices(SHAPE)
             for note in record["annotations"]:
@@ -77,9 +82,10 @@ def test_deterministic_per_seed(tmp_path: Path) -> None:
     a = generate_demo(tmp_path / "a", cases=4, seed=3)
     b = generate_demo(tmp_path / "b", cases=4, seed=3)
     c = generate_demo(tmp_path / "c", cases=4, seed=4)
-    text = {p.name: p.read_text() for p in a.rglob("*-demo.json")}
-    assert text == {p.name: p.read_text() for p in b.rglob("*-demo.json")}
-    assert text != {p.name: p.read_text() for p in c.rglob("*-demo.json")}
+    text = {p.name: p.read_text() for p in record_files(a)}
+    assert len(text) == 3
+    assert text == {p.name: p.read_text() for p in record_files(b)}
+    assert text != {p.name: p.read_text() for p in record_files(c)}
     assert np.array_equal(read_volume(next(a.rglob("*.nii.gz"))), read_volume(next(b.rglob("*.nii.gz"))))
 
 
@@ -87,6 +93,44 @@ def test_deterministic_per_seed(tmp_path: Path) -> None:
 def test_any_seed_is_valid(tmp_path: Path, seed: int) -> None:
     cases = all_cases(generate_demo(tmp_path, cases=4, seed=seed))
     assert len(cases) == 4
+
+
+DEMO_SHA256 = {
+    "train/CT-AMOS-Tr.json": "91549a612bbf5acf",
+    "train/CT-RATE-Tr .json": "5e253c6e90f984dc",
+    "validation/val.json": "393fffa0d3c4fa37",
+}
+"""Record files of ``--data demo`` (36 cases, seed 0): the same bytes as in the layout before the
+published one (only the names changed), so the demo model's measured scores stay valid."""
+
+
+@pytest.mark.slow
+def test_demo_keyword_content_is_unchanged(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import hashlib
+
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path))
+    root = load_cases("demo")[0].image.parents[2]
+    assert {name: hashlib.sha256((root / name).read_bytes()).hexdigest()[:16] for name in DEMO_SHA256} == DEMO_SHA256
+
+
+def test_an_older_demo_cache_is_replaced_whole(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from harness.data.demo import ensure_demo
+
+    old = tmp_path / "demo"
+    (old / "validation" / "images").mkdir(parents=True)
+    (old / "validation" / "validation-demo.json").write_text("[]")
+    (old / "demo_manifest.json").write_text(json.dumps({"version": 1, "cases": 4, "seed": 0}))
+    root = ensure_demo(old, cases=4, seed=0)
+    assert not (root / "validation" / "validation-demo.json").exists()
+    assert len(load_cases(root, split="all")) == 4
+
+
+def test_demo_out_that_is_a_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    target = tmp_path / "file"
+    target.write_text("keep")
+    assert main(["data", "demo", "--out", str(target), "--cases", "2"]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {target}: is a file" in err and "Traceback" not in err and target.read_text() == "keep"
 
 
 def test_demo_keyword_uses_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from harness.testing import example_tokenizer
 @pytest.fixture(scope="module")
 def demo_cases(tmp_path_factory):
     root = generate_demo(tmp_path_factory.mktemp("demo"), cases=12, seed=5)
-    return load_cases(root / "validation" / "validation-demo.json")
+    return load_cases(root / "validation" / "val.json")
 
 
 def _answers(task, cases):

@@ -132,3 +132,23 @@ def test_cli_with_workers(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert _preprocess_cli(json_path, images, out, "--workers", "2") == 0
     assert len(list(out.glob("*.npy"))) == 4
+
+
+def test_a_data_set_split_is_processed_into_the_same_layout(tmp_path: Path) -> None:
+    from harness.data import load_data
+    from harness.data.demo import generate_demo
+    from harness.data.preprocess import preprocess_data
+    from harness.errors import HarnessError
+
+    data = generate_demo(tmp_path / "flare", cases=4, seed=2)
+    out = tmp_path / "processed"
+    done = preprocess_data(data, out, split="train", size=(8, 16, 16), progress=False)
+    assert sorted(p.relative_to(out).as_posix() for p, _ in done) == ["train/CT-AMOS-Tr.json", "train/CT-RATE-Tr .json"]
+    assert all(errors == [] for _, errors in done)
+    loaded = load_data(out, split="train")
+    assert {c.image.parent.name for c in loaded.cases} == {"CT-AMOS-1290", "CT-RATE-2000"}
+    assert all(c.image.suffix == ".npy" and c.image.is_file() for c in loaded.cases)
+    assert [c.case_id for c in loaded.cases] == [r.case_id.replace(".nii.gz", ".npy")
+                                                  for r in load_data(data, split="train").cases]
+    with pytest.raises(HarnessError, match="is inside the data folder"):
+        preprocess_data(data, data / "processed", split="train", size=(8, 16, 16), progress=False)

@@ -25,7 +25,7 @@ ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NU
 @pytest.fixture(scope="module")
 def demo_json(tmp_path_factory) -> Path:
     root = generate_demo(tmp_path_factory.mktemp("demo"), cases=6, seed=11)
-    return root / "validation" / "validation-demo.json"
+    return root / "validation" / "val.json"
 
 
 def _keys(path: Path) -> list[str]:

@@ -16,6 +16,9 @@ from harness.errors import HarnessError
 from harness.registry import KINDS
 
 SHOW_KINDS = tuple(kind[:-1] for kind in KINDS)
+DATASETS = "datasets"
+"""Listed after the component kinds: the named data sets ``--data`` accepts (harness.data.catalog)."""
+LIST_KINDS = (*KINDS, DATASETS)
 
 
 def resolve_kind(value: str, kinds: tuple[str, ...] = KINDS) -> str:
@@ -30,6 +33,12 @@ def resolve_kind(value: str, kinds: tuple[str, ...] = KINDS) -> str:
 
 
 def _rows(kind: str, pattern: str | None) -> list[dict[str, Any]]:
+    if kind == DATASETS:
+        import fnmatch
+
+        from harness.data.catalog import dataset_rows
+
+        return [row for row in dataset_rows() if pattern is None or fnmatch.fnmatch(row["name"], pattern)]
     registry = plugins.registry(kind)
     wanted = set(registry.names(pattern))
     return [entry.to_json() for entry in registry if entry.name in wanted]
@@ -42,23 +51,27 @@ def _rows(kind: str, pattern: str | None) -> list[dict[str, Any]]:
 def list_command(kind: str | None, pattern: str | None, as_json: bool) -> None:
     """List installed components, optionally of one KIND and matching a wildcard PATTERN.
 
-    KIND is one of encoders, projectors, llms, tasks, models, judges. Nothing is built or
-    downloaded: this reads what plugins registered.
+    KIND is one of encoders, projectors, llms, tasks, models, judges, datasets. Nothing is built
+    or downloaded: this reads what plugins registered and the named data sets' cards.
 
     \b
     Examples:
       harness list
       harness list models 'med3dvlm*'
       harness list encoders --json
+      harness list datasets
       harness -p my_plugin list judges
     """
-    kinds = [resolve_kind(kind)] if kind else list(KINDS)
+    kinds = [resolve_kind(kind, LIST_KINDS)] if kind else list(LIST_KINDS)
     table = {k: _rows(k, pattern) for k in kinds}
     if as_json:
         click.echo(json.dumps(table[kinds[0]] if kind else table, indent=2, default=str))
         return
     for k in kinds:
         click.secho(f"{k} ({len(table[k])})", bold=True)
+        if k == DATASETS:
+            _echo_datasets(table[k])
+            continue
         width = max((len(e["name"]) for e in table[k]), default=0)
         for e in table[k]:
             origin = e["distribution"] or e["plugin"]
@@ -67,6 +80,18 @@ def list_command(kind: str | None, pattern: str | None, as_json: bool) -> None:
     failed = [info.name for info in plugins.plugin_infos() if info.error]
     if failed:
         click.echo(f"\n{len(failed)} plugin(s) failed to load: {', '.join(failed)} (see `harness plugins`)", err=True)
+
+
+def _echo_datasets(rows: list[dict[str, Any]]) -> None:
+    width = max((len(row["name"]) for row in rows), default=0)
+    for row in rows:
+        counts = ", ".join(f"{split} {row['cases'].get(split) if row['cases'].get(split) is not None else '?'}"
+                           for split in row["splits"])
+        click.echo(f"  {row['name']:<{width}}  {row['title']}")
+        pad = " " * (width + 4)
+        hub = row["hub_id"] or "(generated locally)"
+        click.echo(f"{pad}hub: {hub}; splits: {counts} cases; licence: {row['licence']}")
+        click.echo(f"{pad}{row['url']}" + (f"  ({row['notes']})" if row["notes"] else ""))
 
 
 @click.command("plugins")

@@ -1,8 +1,9 @@
-"""FLARE data: records, images, preprocessing and the synthetic demo data set.
+"""FLARE data: records, layouts, named data sets, images, preprocessing and the synthetic demo set.
 
-    >>> from harness.data import load_cases, prepare_image
+    >>> from harness.data import data_identity, load_cases, prepare_image
     >>> cases = load_cases("demo")                                          # doctest: +SKIP
     >>> image = prepare_image(cases[0], input_size=(32, 64, 64))            # doctest: +SKIP
+    >>> data_identity("flare2026", split="validation")["revision"]          # doctest: +SKIP
 
 Torch-dependent names (`prepare_image`, `CaseImages`, ...) load on first use, so importing this
 package stays light.
@@ -13,7 +14,17 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from harness.data.loading import HUB_ID, cache_dir, load_cases, read_json
+from harness.data.catalog import DATASETS, DataSetCard, find_dataset
+from harness.data.catalog import FLARE2025_HUB_ID as HUB_ID
+from harness.data.loading import (
+    LoadedData,
+    cache_dir,
+    data_identity,
+    load_cases,
+    load_data,
+    read_json,
+    resolve_data,
+)
 from harness.data.records import Case, GlobalQuestion, LocalQuestion
 from harness.data.validate import RecordError, validate_records
 
@@ -32,14 +43,21 @@ _LAZY = {
 }
 
 __all__ = [
+    "DATASETS",
     "HUB_ID",
     "Case",
+    "DataSetCard",
+    "LoadedData",
     "GlobalQuestion",
     "LocalQuestion",
     "RecordError",
     "cache_dir",
+    "data_identity",
+    "find_dataset",
     "load_cases",
+    "load_data",
     "read_json",
+    "resolve_data",
     "validate_records",
     *_LAZY,
 ]

@@ -4,10 +4,11 @@ records that describe exactly what was rendered.
     >>> from harness.data.demo import generate_demo
     >>> root = generate_demo("demo_data", cases=12, seed=5)    # doctest: +SKIP
 
-Layout (the FLARE split/JSON/images convention, readable by `load_cases`)::
+Layout: exactly the published FLARE one (`harness.data.layout`), FLARE 2025's file names by default::
 
-    demo_data/train/CT-AMOS-Tr-demo.json, CT-RATE-Tr-demo.json, images/*.nii.gz
-    demo_data/validation/validation-demo.json, images/*.nii.gz
+    demo_data/train/CT-AMOS-1290/amos_*.nii.gz      demo_data/train/CT-AMOS-Tr.json
+    demo_data/train/CT-RATE-2000/train_*.nii.gz     demo_data/train/CT-RATE-Tr .json   (2026: CT-RATE-Tr.json)
+    demo_data/validation/images/*.nii.gz            demo_data/validation/val.json
     demo_data/demo_manifest.json
 
 Volumes are (D, H, W) = (48, 96, 96) int16 HU in SimpleITK's array order (z, y, x) with LPS
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +31,12 @@ import numpy as np
 SHAPE = (48, 96, 96)
 SPACING = (4.0, 4.0, 6.0)
 """(x, y, z) millimetres per voxel, SimpleITK order."""
-VERSION = 1
+VERSION = 2
+"""2: the published layout (1 had ``images/`` folders and ``*-demo.json`` names; same cases and voxels)."""
+LAYOUTS = {"flare2025": "CT-RATE-Tr .json", "flare2026": "CT-RATE-Tr.json"}
+"""Layout name -> the CT-RATE record file's name (FLARE 2025 published it with a space)."""
+IMAGE_FOLDERS = {("train", "abdomen"): "train/CT-AMOS-1290", ("train", "chest"): "train/CT-RATE-2000",
+                 ("validation", "abdomen"): "validation/images", ("validation", "chest"): "validation/images"}
 
 ABDOMEN_LABELS = [
     "hepatic_cyst",
@@ -671,11 +678,22 @@ def _write_nifti(volume: np.ndarray, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def generate_demo(out_dir: str | Path, *, cases: int = 12, seed: int = 0, validation_fraction: float = 1 / 3) -> Path:
+def record_file(split: str, domain: str, layout: str = "flare2025") -> str:
+    """Where a demo case's record goes, relative to the root, in the published layout."""
+    if split == "validation":
+        return "validation/val.json"
+    return "train/CT-AMOS-Tr.json" if domain == "abdomen" else f"train/{LAYOUTS[layout]}"
+
+
+def generate_demo(out_dir: str | Path, *, cases: int = 12, seed: int = 0, validation_fraction: float = 1 / 3,
+                  layout: str = "flare2025") -> Path:
     """Write the synthetic data set (``cases`` in total, about a third of them validation) and return
-    its root. Same seed, same files; cases alternate abdomen (CT-AMOS-like) and chest (CT-RATE-like)."""
+    its root. Same seed, same files; cases alternate abdomen (CT-AMOS-like) and chest (CT-RATE-like).
+    ``layout``: ``flare2025`` (the CT-RATE file name with a space) or ``flare2026``."""
     if cases < 2:
         raise ValueError("the demo data set needs at least 2 cases (one train, one validation)")
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
     root = Path(out_dir)
     n_val = max(1, round(cases * validation_fraction))
     groups: dict[tuple[str, str], list[dict]] = {}
@@ -691,21 +709,18 @@ def generate_demo(out_dir: str | Path, *, cases: int = 12, seed: int = 0, valida
         )
         labels = _draw_labels(rng, domain)
         phantom = (_abdomen if domain == "abdomen" else _chest)(rng, labels)
-        images = root / split / "images"
+        images = root / IMAGE_FOLDERS[split, domain]
         images.mkdir(parents=True, exist_ok=True)
         _write_nifti(phantom.volume, images / case_id)
         record = _record(case_id, domain, phantom, rng, ABDOMEN_LABELS if domain == "abdomen" else CHEST_LABELS)
-        name = (
-            "validation-demo.json"
-            if split == "validation"
-            else ("CT-AMOS-Tr-demo.json" if domain == "abdomen" else "CT-RATE-Tr-demo.json")
-        )
-        groups.setdefault((split, name), []).append(record)
-    for (split, name), records in groups.items():
-        _write_json(root / split / name, records)
+        groups.setdefault(record_file(split, domain, layout), []).append(record)
+    for name, records in groups.items():
+        _write_json(root / name, records)
+    for other in set(LAYOUTS.values()) - {LAYOUTS[layout]}:  # a rerun with the other layout into this folder
+        (root / "train" / other).unlink(missing_ok=True)
     _write_json(
         root / "demo_manifest.json",
-        {"generator": "harness.data.demo", "version": VERSION, "cases": cases, "seed": seed},
+        {"generator": "harness.data.demo", "version": VERSION, "cases": cases, "seed": seed, "layout": layout},
     )
     return root
 
@@ -722,14 +737,43 @@ DEMO_KEYWORD_SEED = 0
 seed 1000 (scripts/train_demo.sh), so ``--data demo`` evaluates it on cases it never saw."""
 
 
-def ensure_demo(out_dir: str | Path, *, cases: int = DEMO_KEYWORD_CASES, seed: int = DEMO_KEYWORD_SEED) -> Path:
-    """The demo set in ``out_dir``, generated unless a complete one of this version is there."""
-    root = Path(out_dir)
-    manifest = root / "demo_manifest.json"
+def _is_current(root: Path, cases: int, seed: int) -> bool:
     try:
-        meta = json.loads(manifest.read_text(encoding="utf-8"))
-        if meta.get("version") == VERSION and meta.get("cases") == cases and meta.get("seed") == seed:
-            return root
+        meta = json.loads((root / "demo_manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        pass
-    return generate_demo(root, cases=cases, seed=seed)
+        return False
+    wanted = (VERSION, cases, seed)
+    return isinstance(meta, dict) and (meta.get("version"), meta.get("cases"), meta.get("seed")) == wanted
+
+
+def ensure_demo(out_dir: str | Path, *, cases: int = DEMO_KEYWORD_CASES, seed: int = DEMO_KEYWORD_SEED) -> Path:
+    """The demo set in ``out_dir``, generated unless a complete one of this version is there.
+
+    A new set is written beside the folder and swapped in whole, so an older layout never mixes with
+    the new one; a lock keeps two runs from generating it at once.
+    """
+    from filelock import FileLock
+
+    root = Path(out_dir)
+    if _is_current(root, cases, seed):
+        return root
+    fresh = root.with_name(f".{root.name}.{os.getpid()}.new")
+    try:
+        root.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(root.parent / f".{root.name}.lock"):
+            if _is_current(root, cases, seed):
+                return root
+            generate_demo(fresh, cases=cases, seed=seed)
+            if root.exists():
+                old = root.with_name(f".{root.name}.{os.getpid()}.old")
+                os.replace(root, old)
+                shutil.rmtree(old)
+            os.replace(fresh, root)
+    except OSError as exc:
+        shutil.rmtree(fresh, ignore_errors=True)
+        from harness.errors import HarnessError
+
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise HarnessError(f"cannot write the demo data set into {root} ({reason}); free space there, or set "
+                           "HARNESS_CACHE to a writable folder") from None
+    return root

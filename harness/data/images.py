@@ -79,6 +79,45 @@ def read_volume(path: str | Path) -> np.ndarray:
         raise BadCase(path, _reason(exc)) from None
 
 
+def load_volume(path: str | Path, *, case_id: str | None = None) -> np.ndarray:
+    """`read_volume`, then `check_volume`: what image preparation and preprocessing start from."""
+    try:
+        volume = read_volume(path)
+    except BadCase as exc:
+        raise BadCase(exc.path, exc.reason, case_id) from None
+    check_volume(volume, path, case_id=case_id, processed=is_processed(path))
+    return volume
+
+
+def check_volume(volume: np.ndarray, path: str | Path, *, case_id: str | None = None, processed: bool = False) -> None:
+    """Refuse, as a `BadCase` naming the file, what is not a real-valued, finite, non-empty volume.
+
+    Non-finite voxels are never replaced: one NaN would otherwise turn the min-max normalisation into
+    NaN (or, clipped, an all-zero input) and the model would answer for an image it never saw.
+    Processed volumes must also lie in [0, 1] (what `harness preprocess` writes).
+    """
+    dtype = volume.dtype
+    if dtype.fields is not None or dtype.kind not in "iuf":
+        what = "complex" if dtype.kind == "c" else ("structured" if dtype.fields is not None else str(dtype))
+        raise BadCase(path, f"{what} voxels (dtype {dtype}) are not real numbers; store a real-valued int or float "
+                            "volume", case_id)
+    if volume.size == 0:
+        raise BadCase(path, f"empty volume of shape {tuple(volume.shape)}", case_id)
+    if not processed and volume.ndim != 3:
+        raise BadCase(path, f"expected a 3-D volume (D, H, W), got shape {tuple(volume.shape)}; store one "
+                            "channel of one 3-D volume", case_id)
+    if dtype.kind != "f" and not processed:
+        return  # integers are finite and any HU range is clipped by the window
+    low, high = float(np.min(volume)), float(np.max(volume))
+    if not (np.isfinite(low) and np.isfinite(high)):
+        bad = int(np.count_nonzero(~np.isfinite(volume)))
+        raise BadCase(path, f"{bad} of {volume.size} voxels are NaN or infinite; replace them in the file (e.g. by "
+                            "the background value)", case_id)
+    if processed and (low < -1e-3 or high > 1 + 1e-3):
+        raise BadCase(path, f"processed values span [{low:.4g}, {high:.4g}], outside [0, 1]; rerun harness "
+                            "preprocess on the raw image", case_id)
+
+
 def _read_sitk(path: Path) -> np.ndarray:
     if path.name.lower().endswith(".nii.gz"):
         volume = _read_nifti_gz(path)
@@ -86,7 +125,11 @@ def _read_sitk(path: Path) -> np.ndarray:
             return volume
     import SimpleITK as sitk
 
-    volume = sitk.GetArrayFromImage(sitk.ReadImage(str(path)))
+    image = sitk.ReadImage(str(path))
+    if image.GetNumberOfComponentsPerPixel() != 1:
+        raise BadCase(path, f"{image.GetNumberOfComponentsPerPixel()} components per voxel (a vector or colour "
+                            "image); store one intensity per voxel")
+    volume = sitk.GetArrayFromImage(image)
     if volume.ndim == 4:
         volume = volume[0]
     if volume.ndim != 3:
@@ -195,10 +238,7 @@ def prepare_image(
     else:
         path, case_id = Path(case_or_path), None
     size = tuple(int(s) for s in input_size)
-    try:
-        volume = read_volume(path)
-    except BadCase as exc:
-        raise BadCase(exc.path, exc.reason, case_id) from None
+    volume = load_volume(path, case_id=case_id)
     if is_processed(path):
         return _processed_tensor(volume, size, path, case_id)
     from harness.data.resize import window_resize
@@ -210,13 +250,14 @@ def _processed_tensor(volume: np.ndarray, size: tuple[int, ...], path: Path, cas
     import torch
 
     try:
-        array = np.asarray(volume, dtype=np.float32)
+        array = np.array(volume, dtype=np.float32)  # a writable copy, never a view of a read-only memmap
     except (OSError, ValueError) as exc:
         raise BadCase(path, _reason(exc), case_id) from None
     if array.ndim == 3:
         array = array[None]
     if array.ndim != 4 or array.shape[0] != 1:
-        raise BadCase(path, f"expected a processed volume (1, D, H, W), got shape {array.shape}", case_id)
+        raise BadCase(path, f"expected a processed volume (1, D, H, W) or (D, H, W), got shape {array.shape}; "
+                            "store one channel of one 3-D volume", case_id)
     tensor = torch.from_numpy(np.ascontiguousarray(array))
     if tuple(tensor.shape[1:]) != size:
         from monai.transforms import Resize

@@ -56,7 +56,10 @@ def validate_record(record: Any, *, source: str, index: int) -> None:
 
 
 def check_case_id(case_id: str, *, source: str) -> None:
-    """A case id is a relative path that stays inside its image root."""
+    """A case id is a relative path that stays inside its image root, without control characters (a NUL
+    byte would end the path in the operating system's calls)."""
+    if any(ord(ch) < 32 for ch in case_id):
+        raise _fail(source, ascii(case_id), "case_id", "contains a control character (NUL, newline, tab); rename it")
     for flavour in (PurePosixPath(case_id), PureWindowsPath(case_id)):
         if flavour.is_absolute() or flavour.anchor or ".." in flavour.parts:
             raise _fail(source, case_id, "case_id", "must be a path relative to the image root, without '..'")
