@@ -21,12 +21,17 @@ def leaderboard_group() -> None:
 @click.argument("run_dir", type=click.Path())
 @RESULTS_OPTION
 @click.option("--force", is_flag=True, help="Replace an existing result file for the same model and task.")
-def add_command(run_dir: str, results: str, force: bool) -> None:
-    """Validate RUN_DIR/result.json and copy it to RESULTS/<model>/<task>.json."""
+@click.option("--allow-partial", is_flag=True,
+              help="Add a run on part of its data set (e.g. --limit); the board marks it PARTIAL.")
+def add_command(run_dir: str, results: str, force: bool, allow_partial: bool) -> None:
+    """Validate RUN_DIR/result.json and copy it, with the run's predictions, to RESULTS/<model>/."""
     from harness.leaderboard.collect import add_run
 
-    target = add_run(Path(run_dir), Path(results), force=force)
-    click.echo(f"added {target}; run `harness leaderboard build` and commit both")
+    written = add_run(Path(run_dir), Path(results), force=force, allow_partial=allow_partial)
+    if len(written) == 1:
+        click.echo(f"note: {Path(run_dir) / 'predictions.jsonl'} not found: the per-case browser will not show "
+                   "this run", err=True)
+    click.echo(f"added {', '.join(map(str, written))}; run `harness leaderboard build` and commit them")
 
 
 @leaderboard_group.command("build")

@@ -33,7 +33,7 @@ def _item(item: Item) -> str:
     note = f'<br><small class="note">{escape(item.note)}</small>' if item.note else ""
     organ = f' data-organ="{escape(item.organ)}"' if item.organ else ""
     return (f'<tr class="item"{organ} data-grade="{grade}"><td>{escape(item.label)}{note}</td>'
-            f'<td class="reference">{_text(item.reference, "not recorded")}</td>'
+            f'<td class="reference">{_text(item.reference, item.absent)}</td>'
             f'<td class="generated">{escape(item.prediction)}</td>'
             f'<td class="num grade-{grade}" title="{grade}">{score}</td></tr>')
 
@@ -65,7 +65,9 @@ def browser(board: dict[str, Any], colours: dict[str, str], views: dict[str, lis
         return ""
     models = list(dict.fromkeys(model for model, _ in cases))
     tasks = list(dict.fromkeys(view.task for _, view in cases))
-    organs = sorted({item.organ for _, view in cases for item in view.items if item.organ})
+    # Organ names a generated report makes up (free text parsed as "key: value") are scored and shown in their
+    # case, but the filter offers the organs of the references only.
+    organs = sorted({item.organ for _, view in cases for item in view.items if item.organ and item.reference})
     filters = (
         f'<label>Model<select class="f-model">{_options([(m, m) for m in models])}</select></label>'
         f'<label>Task<select class="f-task">{_options([(t, _TASK_LABELS[t]) for t in tasks])}</select></label>'

@@ -93,6 +93,8 @@ class Item:
     grade: str | None
     organ: str | None = None
     note: str | None = None
+    absent: str = "not recorded"
+    """What the browser shows when `reference` is None."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,9 @@ def _report_case(case_id: str, entry: Any, rows: list[dict[str, Any]]) -> CaseVi
             note = "not in the reference: judged as the scorer does, against a normal finding"
         elif organ not in generated:
             note = "not in the generated report: scored 0"
-        items.append(Item(organ, reference.get(organ), generated.get(organ, ""), value, grade(value), organ, note))
+        absent = "not in the reference" if reference else "not recorded"
+        items.append(Item(organ, reference.get(organ), generated.get(organ, ""), value, grade(value), organ, note,
+                          absent))
     texts = [("report", row.get("reference"), row["prediction"])]
     return CaseView(case_id, "report", {"score": score} if score is not None else {}, items, texts)
 

@@ -128,14 +128,15 @@ def _result_fields(info: dict[str, Any], links: str) -> list[tuple[str, str]]:
     return fields + _provenance_fields(info.get("provenance") or {})
 
 
-def _details(row: dict[str, Any], links: str) -> str:
+def _details(row: dict[str, Any], links: str, colour: str) -> str:
     parts = [f"<dl><dt>encoder</dt><dd>{escape(_plain(row['encoder']))}</dd><dt>projector</dt>"
              f"<dd>{escape(_plain(row['projector']))}</dd><dt>llm</dt><dd>{escape(_plain(row['llm']))}</dd></dl>"]
     for task, info in sorted(row["results"].items()):
         body = "".join(f"<dt>{escape(k)}</dt><dd>{v}</dd>" for k, v in _result_fields(info, links))
         parts.append(f'<h4>{escape(task)}</h4><dl class="result" data-task="{escape(task)}">{body}</dl>')
     title = f'{escape(row["title"])} ' if row["title"] != row["model"] else ""
-    return f'<details><summary>{title}<code>{escape(row["model"])}</code></summary>{"".join(parts)}</details>'
+    summary = f'{_swatch(colour)}{title}<code>{escape(row["model"])}</code>'
+    return f'<details><summary>{summary}</summary>{"".join(parts)}</details>'
 
 
 def _overall(board: dict[str, Any], colours: dict[str, str], links: str) -> str:
@@ -147,7 +148,7 @@ def _overall(board: dict[str, Any], colours: dict[str, str], links: str) -> str:
     for rank, row in enumerate(board["rows"], start=1):
         cases = cases_text(row)
         cells = [f'<td class="num" data-sort="{rank}">{rank}</td>',
-                 f'<td data-sort="{escape(row["model"])}">{_swatch(colours[row["model"]])}{_details(row, links)}</td>',
+                 f'<td data-sort="{escape(row["model"])}">{_details(row, links, colours[row["model"]])}</td>',
                  f'<td data-sort="{escape("/".join(row["sources"]))}">{_badges(row)}</td>',
                  f'<td class="num cases" data-sort="{escape(cases if cases.isdigit() else "")}">{escape(cases)}</td>',
                  f'<td class="date">{escape(date_text(row))}</td>']
