@@ -39,9 +39,8 @@ def _mark_zeros_and_missing(ax: Any, positions: list[float], values: list[float 
     for position, value in zip(positions, values, strict=True):
         at = (0.0, position) if horizontal else (position, 0.0)
         if value is None:
-            ax.text(*((0.01, position) if horizontal else (position, 0.01)), MISSING_LABEL, color="0.45",
-                    fontsize=7, va="center" if horizontal else "bottom", ha="left" if horizontal else "center",
-                    rotation=0 if horizontal else 90)
+            ax.text(*((0.01, position) if horizontal else (position, 0.01)), MISSING_LABEL, color="0.4",
+                    fontsize=8, va="center" if horizontal else "bottom", ha="left" if horizontal else "center")
         elif value == 0:
             ax.plot(*at, marker="o", markersize=4.5, color=colour, markeredgecolor="black", markeredgewidth=0.6,
                     clip_on=False, zorder=3)
@@ -109,10 +108,10 @@ def _scores_figure(board: dict[str, Any], title: str, colours: dict[str, str]) -
                                 horizontal=False)
     ax.set_xticks(x, [m["label"] for m in metrics])
     ax.set_ylim(0, 1)
-    ax.set_ylabel(f"score (error bars: 95% bootstrap CI; {MISSING_LABEL}: no figure)")
+    ax.set_ylabel("score (error bars: 95% bootstrap CI)")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8)
-    figure.suptitle(f"Scores\n{title}", fontsize=11)
+    figure.suptitle(f"Scores ({MISSING_LABEL}: no figure; dot: a score of 0)\n{title}", fontsize=11)
     return figure
 
 
