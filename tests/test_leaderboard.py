@@ -496,3 +496,14 @@ def test_browser_holds_each_case_with_its_items(results: Path, tmp_path: Path) -
     assert '<td class="reference">normal</td><td class="generated">normal</td>' in browser
     assert '<span class="missing">not recorded</span>' in browser
     assert "the FLARE" not in browser and 'id="cases-flare' not in page  # no predictions, no browser
+
+
+def test_cli_check_json(results: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    stale = runner.invoke(cli, ["leaderboard", "check", "--results", str(results), "--out", str(tmp_path), "--json"])
+    report = json.loads(stale.stdout)
+    assert stale.exit_code == 1 and report["ok"] is False
+    assert report["problems"] and all("missing; run `harness leaderboard build`" in p for p in report["problems"])
+    ok = runner.invoke(cli, ["leaderboard", "check", "--json", "--results", str(RESULTS), "--out",
+                             str(REPO / "leaderboard")])
+    assert ok.exit_code == 0 and json.loads(ok.stdout) == {"ok": True, "problems": []}

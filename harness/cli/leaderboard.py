@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -48,17 +49,23 @@ def build_command(results: str, out_dir: str) -> None:
 @leaderboard_group.command("check")
 @RESULTS_OPTION
 @OUT_OPTION
-def check_command(results: str, out_dir: str) -> None:
-    """Exit 1 when a result is invalid, misplaced or duplicated, or a generated file is stale."""
+@click.option("--json", "as_json", is_flag=True, help='Print {"ok": ..., "problems": [...]} on stdout.')
+def check_command(results: str, out_dir: str, as_json: bool) -> None:
+    """Exit 1 when a result or predictions file is invalid, misplaced or duplicated, or a generated file is stale."""
     from harness.leaderboard import check
 
     problems = check(results, out_dir)
-    for problem in problems:
-        click.echo(problem, err=True)
+    if as_json:
+        click.echo(json.dumps({"ok": not problems, "problems": problems}, indent=2))
+    else:
+        for problem in problems:
+            click.echo(problem, err=True)
     if problems:
-        click.echo(f"leaderboard check: {len(problems)} problem(s)", err=True)
+        if not as_json:
+            click.echo(f"leaderboard check: {len(problems)} problem(s)", err=True)
         raise SystemExit(1)  # not ctx.exit: `harness.cli.main` runs click with standalone_mode=False
-    click.echo("leaderboard check: result files valid and generated files up to date")
+    if not as_json:
+        click.echo("leaderboard check: result files valid and generated files up to date")
 
 
 COMMANDS = [leaderboard_group]
