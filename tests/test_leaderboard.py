@@ -352,7 +352,7 @@ def test_add_refuses_a_partial_run_unless_allowed(tmp_path: Path) -> None:
         add_run(run, tmp_path / "results")
     assert "\n" not in str(info.value)
     assert not (tmp_path / "results").exists()
-    (target,) = add_run(run, tmp_path / "results", allow_partial=True)
+    target = add_run(run, tmp_path / "results", allow_partial=True)
     assert json.loads(target.read_text())["data"]["partial"] is True
 
 
@@ -360,8 +360,9 @@ def test_add_copies_the_scored_predictions_sorted_and_check_reads_them(results: 
     result = measured_report("demo-new", 0.1, n=3)
     rows = [_prediction("case002"), _prediction("case000"), _prediction("bad-case"), _prediction("case001"),
             _prediction("case000")]
-    target, predictions = add_run(_run_dir(tmp_path, result, rows), results)
-    assert predictions == results / "demo-new" / "flare_report.predictions.jsonl"
+    target = add_run(_run_dir(tmp_path, result, rows), results)
+    predictions = results / "demo-new" / "flare_report.predictions.jsonl"
+    assert target == results / "demo-new" / "flare_report.json" and predictions.is_file()
     lines = [json.loads(line) for line in predictions.read_text().splitlines()]
     assert [line["case_id"] for line in lines] == ["case000", "case001", "case002"]
     assert lines[0]["reference"] == "liver: normal\nspleen: a cyst"
@@ -371,7 +372,7 @@ def test_add_copies_the_scored_predictions_sorted_and_check_reads_them(results: 
     assert check(results, out) == []
     # Added again without predictions: the old texts would not match the new scores, so they go.
     (tmp_path / "run" / "predictions.jsonl").unlink()
-    assert add_run(tmp_path / "run", results, force=True) == [target]
+    assert add_run(tmp_path / "run", results, force=True) == target
     assert not predictions.exists()
 
 
@@ -380,7 +381,7 @@ def test_add_leaves_the_old_file_whole_when_a_write_fails(tmp_path: Path, monkey
 
     results_dir = tmp_path / "results"
     first = measured_report("demo-a", 0.0, n=3)
-    (target,) = add_run(_run_dir(tmp_path, first, None), results_dir)
+    target = add_run(_run_dir(tmp_path, first, None), results_dir)
     before = target.read_bytes()
 
     def fail(*args, **kwargs):
@@ -507,3 +508,12 @@ def test_cli_check_json(results: Path, tmp_path: Path) -> None:
     ok = runner.invoke(cli, ["leaderboard", "check", "--json", "--results", str(RESULTS), "--out",
                              str(REPO / "leaderboard")])
     assert ok.exit_code == 0 and json.loads(ok.stdout) == {"ok": True, "problems": []}
+
+
+def test_add_ignores_a_torn_last_line_as_the_run_loop_does(tmp_path: Path) -> None:
+    rows = "".join(json.dumps(_prediction(c)) + "\n" for c in ("case000", "case001")) + '{"key": "case002/rep'
+    add_run(_run_dir(tmp_path, measured_report("demo-t", 0.1, n=3), None), tmp_path / "results")
+    (tmp_path / "run" / "predictions.jsonl").write_text(rows)
+    add_run(tmp_path / "run", tmp_path / "results", force=True)
+    copied = (tmp_path / "results" / "demo-t" / "flare_report.predictions.jsonl").read_text().splitlines()
+    assert [json.loads(line)["case_id"] for line in copied] == ["case000", "case001"]

@@ -26,13 +26,17 @@ def leaderboard_group() -> None:
               help="Add a run on part of its data set (e.g. --limit); the board marks it PARTIAL.")
 def add_command(run_dir: str, results: str, force: bool, allow_partial: bool) -> None:
     """Validate RUN_DIR/result.json and copy it, with the run's predictions, to RESULTS/<model>/."""
+    from harness.leaderboard.cases import predictions_path
     from harness.leaderboard.collect import add_run
 
-    written = add_run(Path(run_dir), Path(results), force=force, allow_partial=allow_partial)
-    if len(written) == 1:
+    target = add_run(Path(run_dir), Path(results), force=force, allow_partial=allow_partial)
+    predictions = target.with_name(Path(predictions_path(target.name)).name)
+    if predictions.exists():
+        click.echo(f"added {target} and {predictions}; run `harness leaderboard build` and commit them")
+    else:
+        click.echo(f"added {target}; run `harness leaderboard build` and commit it")
         click.echo(f"note: {Path(run_dir) / 'predictions.jsonl'} not found: the per-case browser will not show "
                    "this run", err=True)
-    click.echo(f"added {', '.join(map(str, written))}; run `harness leaderboard build` and commit them")
 
 
 @leaderboard_group.command("build")

@@ -42,23 +42,27 @@ def grade(score: float | None) -> str | None:
     return "correct" if score >= 1.0 else "wrong" if score <= 0.0 else "partly"
 
 
-def read_predictions(path: Path) -> list[dict[str, Any]]:
-    """The lines of a predictions file, each checked to be a prediction with at least its key fields."""
+COMMITTED_FIX = "regenerate it with `harness leaderboard add RUN_DIR --force`"
+RUN_FIX = "rerun the same `harness run` command into that folder to repair it"
+
+
+def read_predictions(path: Path, *, fix: str = COMMITTED_FIX, torn_tail: bool = False) -> list[dict[str, Any]]:
+    """The lines of a predictions file, each checked to be a prediction with at least its key fields.
+
+    `torn_tail`: ignore a last line without its newline, as the run loop does (a write cut short by a crash)."""
     rows = []
     with Path(path).open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
-            if not line.strip():
+            if not line.strip() or (torn_tail and not line.endswith("\n")):
                 continue
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise PredictionsError(f"{path}:{number}: not JSON ({exc.msg}); regenerate it with "
-                                       "`harness leaderboard add RUN_DIR --force`") from None
+                raise PredictionsError(f"{path}:{number}: not JSON ({exc.msg}); {fix}") from None
             missing = [k for k in ("key", "case_id", "scope", "prediction")
                        if not isinstance(row, dict) or k not in row]
             if missing:
-                raise PredictionsError(f"{path}:{number}: not a prediction (missing {', '.join(missing)}); "
-                                       "regenerate it with `harness leaderboard add RUN_DIR --force`")
+                raise PredictionsError(f"{path}:{number}: not a prediction (missing {', '.join(missing)}); {fix}")
             rows.append(row)
     return rows
 
@@ -76,7 +80,7 @@ def scored_predictions(path: Path, data: dict[str, Any]) -> list[dict[str, Any]]
     predictions of cases it did not score, e.g. bad cases)."""
     per_case = data["scores"].get("per_case") or {}
     rows = {}
-    for row in read_predictions(path):
+    for row in read_predictions(path, fix=RUN_FIX, torn_tail=True):
         if not per_case or _per_case_key(per_case, row["case_id"]) is not None:
             rows.setdefault(row["key"], {k: row.get(k) for k in Prediction.__dataclass_fields__ if k in row})
     return [rows[key] for key in sorted(rows)]

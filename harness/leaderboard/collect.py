@@ -73,10 +73,10 @@ def is_partial(data: dict[str, Any]) -> bool:
 
 
 def add_run(run_dir: Path, results_dir: Path = Path("leaderboard/results"), *, force: bool = False,
-            allow_partial: bool = False) -> list[Path]:
+            allow_partial: bool = False) -> Path:
     """Validate ``run_dir/result.json`` and copy it to ``results_dir/<model>/<task>.json``, with the run's
     predictions (those of the scored cases, sorted) beside it as ``<task>.predictions.jsonl`` for the
-    per-case browser. Returns the files written.
+    per-case browser. Returns the result file written (the predictions file is `cases.predictions_path` of it).
 
     A partial run (``data.partial``) is refused unless `allow_partial`; the board then marks it as partial.
     Both files are written atomically, the predictions first, so a result never points at half a file.
@@ -94,7 +94,6 @@ def add_run(run_dir: Path, results_dir: Path = Path("leaderboard/results"), *, f
     target = Path(results_dir) / expected_path(data)
     if target.exists() and not force:
         raise HarnessError(f"{target} exists; pass --force to replace it")
-    written = []
     predictions = Path(results_dir) / predictions_path(expected_path(data))
     if (run_dir / "predictions.jsonl").is_file():
         try:
@@ -102,8 +101,7 @@ def add_run(run_dir: Path, results_dir: Path = Path("leaderboard/results"), *, f
         except PredictionsError as exc:
             raise HarnessError(str(exc)) from None
         write_bytes_atomic(predictions, "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in lines).encode())
-        written.append(predictions)
     elif predictions.exists():
         predictions.unlink()  # the old run's texts would not match the new scores
     write_bytes_atomic(target, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode())
-    return [target, *written]
+    return target
