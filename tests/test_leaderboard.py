@@ -517,3 +517,26 @@ def test_add_ignores_a_torn_last_line_as_the_run_loop_does(tmp_path: Path) -> No
     add_run(tmp_path / "run", tmp_path / "results", force=True)
     copied = (tmp_path / "results" / "demo-t" / "flare_report.predictions.jsonl").read_text().splitlines()
     assert [json.loads(line)["case_id"] for line in copied] == ["case000", "case001"]
+
+
+def test_the_run_records_each_predictions_reference_for_the_browser(tmp_path: Path) -> None:
+    from harness.generation import Generator
+    from harness.predictions import PredictionStore
+    from harness.recipe import Recipe
+    from harness.task import Request
+
+    class Task:
+        name = "toy"
+
+        def parse(self, request: Request, text: str) -> str:
+            return text.strip()
+
+    generator = Generator(None, None, Recipe(name="toy", encoder="e", projector="p", llm="l"), "cpu", "float32")
+    generator._load_batch = lambda batch: (batch, [None] * len(batch))
+    generator.generate = lambda requests, images: [f" answer {r.key}" for r in requests]
+    requests = [Request(f"c{i}/global/0", f"c{i}", "global", None, "q", "prompt", target=f"truth {i}")
+                for i in range(3)]
+    store = PredictionStore(tmp_path / "predictions.jsonl")
+    generator.generate_all(Task(), requests, store, batch_size=2, progress=False)
+    reread = PredictionStore(tmp_path / "predictions.jsonl").items()
+    assert [(p.prediction, p.reference) for p in reread] == [(f"answer c{i}/global/0", f"truth {i}") for i in range(3)]
