@@ -6,6 +6,7 @@ import copy
 import csv
 import io
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -367,6 +368,9 @@ def test_add_copies_the_scored_predictions_sorted_and_check_reads_them(results: 
     assert [line["case_id"] for line in lines] == ["case000", "case001", "case002"]
     assert lines[0]["reference"] == "liver: normal\nspleen: a cyst"
     assert not list(results.rglob("*.tmp"))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert {p.stat().st_mode & 0o777 for p in (target, predictions)} == {0o666 & ~umask}  # not mkstemp's 0600
     out = tmp_path / "out"
     build(results, out)
     assert check(results, out) == []
@@ -377,8 +381,6 @@ def test_add_copies_the_scored_predictions_sorted_and_check_reads_them(results: 
 
 
 def test_add_leaves_the_old_file_whole_when_a_write_fails(tmp_path: Path, monkeypatch) -> None:
-    import os
-
     results_dir = tmp_path / "results"
     first = measured_report("demo-a", 0.0, n=3)
     target = add_run(_run_dir(tmp_path, first, None), results_dir)
