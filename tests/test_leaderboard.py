@@ -542,3 +542,19 @@ def test_the_run_records_each_predictions_reference_for_the_browser(tmp_path: Pa
     generator.generate_all(Task(), requests, store, batch_size=2, progress=False)
     reread = PredictionStore(tmp_path / "predictions.jsonl").items()
     assert [(p.prediction, p.reference) for p in reread] == [(f"answer c{i}/global/0", f"truth {i}") for i in range(3)]
+
+
+def test_vqa_questions_in_numeric_order_and_a_repeated_row_is_not_exact(results: Path) -> None:
+    found, _ = collect(results)
+    result = next(r for r in found if r.path == "demo-a/flare_vqa.json")
+    result.data["scores"]["per_case"]["case000"] = {"global_accuracy": 0.5, "n_global": 1, "n_local": 0}
+    rows = [_prediction("case000", "local", 10), _prediction("case000", "local", 2), _prediction("case000", "global"),
+            _prediction("case000", "global", 1)]
+    for row in rows:
+        row["question"] = row["key"]
+    (view,) = case_views(result, rows)
+    assert [item.label for item in view.items] == [
+        "global · case000/global/0", "global · case000/global/1", "local · case000/local/2", "local · case000/local/10"]
+    # Two global rows against n_global 1: the case's 0.5 is not known to be either row's own score.
+    assert [(item.score, item.grade) for item in view.items[:2]] == [(None, "partly"), (None, "partly")]
+    assert [item.grade for item in view.items[2:]] == [None, None]  # no local accuracy for the case: unscored

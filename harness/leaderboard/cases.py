@@ -139,16 +139,26 @@ def _report_case(case_id: str, entry: Any, rows: list[dict[str, Any]]) -> CaseVi
 
 def _vqa_case(case_id: str, entry: dict[str, Any], rows: list[dict[str, Any]]) -> CaseView:
     items = []
+    shown = {scope: sum(r["scope"] == scope for r in rows) for scope in _SCOPE_METRIC}
     for row in rows:
         metric, count = _SCOPE_METRIC.get(row["scope"], (None, None))
         mean = entry.get(metric) if metric else None
-        exact = mean is not None and (entry.get(count, 1) == 1 or mean in (0.0, 1.0))
+        only = shown.get(row["scope"]) == 1 and entry.get(count, 1) == 1
+        exact = mean is not None and (only or mean in (0.0, 1.0))
         note = None if exact or mean is None else f"case mean {mean:.4g} over {entry.get(count)} {row['scope']} rows"
         label = f"{row['scope']} · {row['question']}"
         items.append(Item(label, row.get("reference"), row["prediction"], mean if exact else None,
                           grade(mean) if exact else ("partly" if mean is not None else None), note=note))
     scores = {k: entry[k] for k in ("global_accuracy", "local_accuracy") if k in entry}
     return CaseView(case_id, "vqa", scores, items)
+
+
+def _row_order(row: dict[str, Any]) -> tuple[int, int, str]:
+    """Report first, then global, then local questions, by question id (numerically), then key."""
+    scopes = ("report", "global", "local")
+    rank = scopes.index(row["scope"]) if row["scope"] in scopes else len(scopes)
+    qid = row.get("question_id")
+    return rank, qid if isinstance(qid, int) else -1, row["key"]
 
 
 def case_views(result: Result, rows: list[dict[str, Any]]) -> list[CaseView]:
@@ -161,7 +171,7 @@ def case_views(result: Result, rows: list[dict[str, Any]]) -> list[CaseView]:
             by_case.setdefault(key, []).append(row)
     views = []
     for case_id in sorted(by_case):
-        case_rows = sorted(by_case[case_id], key=lambda r: r["key"])
+        case_rows = sorted(by_case[case_id], key=_row_order)
         entry = per_case[case_id]
         if case_rows[0]["scope"] == "report":
             views.append(_report_case(case_id, entry, case_rows))
