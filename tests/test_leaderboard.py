@@ -501,6 +501,7 @@ def test_browser_holds_each_case_with_its_items(results: Path, tmp_path: Path) -
     assert "the FLARE" not in browser and 'id="cases-flare' not in page  # no predictions, no browser
 
 
+@pytest.mark.slow
 def test_cli_check_json(results: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     stale = runner.invoke(cli, ["leaderboard", "check", "--results", str(results), "--out", str(tmp_path), "--json"])
