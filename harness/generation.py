@@ -117,7 +117,8 @@ class Generator:
                 if usable:
                     texts = self.generate(usable, images)
                     store.append(Prediction(r.key, r.case_id, r.scope, r.question_id, r.question,
-                                            task.parse(r, text), text) for r, text in zip(usable, texts, strict=True))
+                                            task.parse(r, text), text, r.target)
+                                 for r, text in zip(usable, texts, strict=True))
                 bar.update(len(batch))
 
     def _load_batch(self, batch: list[Request]) -> tuple[list[Request], list[Any]]:

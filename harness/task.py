@@ -39,6 +39,8 @@ class Prediction:
     """Parsed answer, as the scorer reads it (report text; "a, b"; "a|b|c")."""
     raw: str = ""
     """The model's text before parsing."""
+    reference: str | None = None
+    """The request's target (reference report or answers), kept for browsing predictions; scorers ignore it."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from harness.leaderboard.collect import Result
+from harness.leaderboard.cases import predictions_path
+from harness.leaderboard.collect import Result, is_partial
 from harness.leaderboard.metrics import KNOWN_METRICS, ORGAN_AVERAGINGS, Metric, metrics_for, per_case_values
 from harness.leaderboard.stats import LEVEL, RESAMPLES, SEED, bootstrap_ci, paired_bootstrap
 
-DOCUMENT_VERSION = 1
+DOCUMENT_VERSION = 2
 DIGITS = 6
 
 
@@ -27,10 +28,20 @@ def slug(*parts: str | None) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def _result_info(result: Result) -> dict[str, Any]:
+def _date(data: dict[str, Any]) -> str | None:
+    """The day a result was made: its run's date (measured), else its citation's date when it gives one."""
+    stamp = (data.get("provenance") or {}).get("date") or (data.get("citation") or {}).get("date")
+    return str(stamp)[:10] if stamp else None
+
+
+def _result_info(result: Result, predictions: str | None) -> dict[str, Any]:
     data = result.data
     return {
         "file": result.path,
+        "predictions": predictions,
+        "date": _date(data),
+        "partial": is_partial(data),
+        "case_ids_sha256": data["data"].get("case_ids_sha256"),
         "source": data["source"],
         "citation": data.get("citation"),
         "notes": data.get("notes"),
@@ -62,7 +73,7 @@ def _metric_cell(result: Result, metric: Metric) -> dict[str, Any] | None:
     }
 
 
-def _row(model: str, results: list[Result]) -> dict[str, Any]:
+def _row(model: str, results: list[Result], predictions: set[str]) -> dict[str, Any]:
     first = results[0].data["model"]
     row: dict[str, Any] = {
         "model": model,
@@ -71,6 +82,7 @@ def _row(model: str, results: list[Result]) -> dict[str, Any]:
         "projector": first.get("projector"),
         "llm": first.get("llm"),
         "sources": sorted({r.data["source"] for r in results}),
+        "partial": any(is_partial(r.data) for r in results),
         "metrics": {},
         "organs": {},
         "organs_all_cases": {},
@@ -79,7 +91,8 @@ def _row(model: str, results: list[Result]) -> dict[str, Any]:
     }
     for result in results:
         task = result.data["task"]["name"]
-        row["results"][task] = _result_info(result)
+        file = predictions_path(result.path)
+        row["results"][task] = _result_info(result, file if file in predictions else None)
         scores = result.data["scores"]
         for metric in metrics_for(scores):
             cell = _metric_cell(result, metric)
@@ -131,7 +144,8 @@ def _comparisons(results: list[Result], metrics: list[Metric]) -> list[dict[str,
     return out
 
 
-def _board(data_name: str, split: str, judge: str | None, results: list[Result]) -> dict[str, Any]:
+def _board(data_name: str, split: str, judge: str | None, results: list[Result],
+           predictions: set[str]) -> dict[str, Any]:
     metrics: list[Metric] = []
     for result in results:
         for metric in metrics_for(result.data["scores"]):
@@ -143,7 +157,8 @@ def _board(data_name: str, split: str, judge: str | None, results: list[Result])
     for result in results:
         by_model.setdefault(result.data["model"]["name"], []).append(result)
     metric_keys = [m.key for m in metrics]
-    rows = sorted((_row(model, rs) for model, rs in by_model.items()), key=lambda r: _sort_key(r, metric_keys))
+    rows = sorted((_row(model, rs, predictions) for model, rs in by_model.items()),
+                  key=lambda r: _sort_key(r, metric_keys))
     organs = sorted({organ for row in rows for averaging, _ in ORGAN_AVERAGINGS for organ in row[averaging]})
     return {
         "id": slug(data_name, split, judge),
@@ -157,8 +172,20 @@ def _board(data_name: str, split: str, judge: str | None, results: list[Result])
     }
 
 
-def make_document(results: list[Result]) -> dict[str, Any]:
-    """The leaderboard document: every board, its ranked rows, intervals and pairwise comparisons."""
+def colours(models: list[str]) -> dict[str, str]:
+    """One colour per model, the same on every board, plot and table (tab10, then tab20 beyond ten models)."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    names = sorted(set(models))
+    palette = colormaps["tab10" if len(names) <= 10 else "tab20"]
+    return {name: to_hex(palette(i % palette.N)) for i, name in enumerate(names)}
+
+
+def make_document(results: list[Result], predictions: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The leaderboard document: every board, its ranked rows, intervals and pairwise comparisons.
+
+    `predictions`: the predictions files (relative paths) present beside the results."""
     datasets = sorted({(r.data["data"]["name"], r.data["data"]["split"]) for r in results})
     boards = []
     for data_name, split in datasets:
@@ -166,9 +193,10 @@ def make_document(results: list[Result]) -> dict[str, Any]:
         judges = sorted({r.judge for r in here if r.judge is not None}) or [None]
         for judge in judges:
             members = [r for r in here if r.judge in (judge, None)]
-            boards.append(_board(data_name, split, judge, members))
+            boards.append(_board(data_name, split, judge, members, set(predictions)))
     return {
         "version": DOCUMENT_VERSION,
         "bootstrap": {"level": LEVEL, "resamples": RESAMPLES, "seed": SEED, "unit": "case"},
+        "colours": colours([r.data["model"]["name"] for r in results]),
         "boards": boards,
     }

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.leaderboard.atomic import write_bytes_atomic
 from harness.leaderboard.boards import make_document
+from harness.leaderboard.cases import CaseView, load_case_views, predictions_path
 from harness.leaderboard.collect import Result, collect
 from harness.leaderboard.page import html
 from harness.leaderboard.plots import render_plots
@@ -16,27 +19,43 @@ GENERATED = ("README.md", "leaderboard.csv", "leaderboard.json", "index.html")
 PLOTS_DIR = "plots"
 
 
-def render(results_dir: str | Path) -> dict[str, bytes]:
-    """Every generated file (path relative to the output folder -> bytes), from valid, unique results.
+def _links(results_dir: str | Path, out_dir: str | Path | None) -> str:
+    """How the page links to the results folder: relative to the output folder ("results" in the repository)."""
+    if out_dir is None:
+        return "results"
+    return Path(os.path.relpath(Path(results_dir).resolve(), Path(out_dir).resolve())).as_posix()
 
-    Raises HarnessError listing the problems when a result file is invalid, misplaced or duplicated.
-    """
+
+def _gather(results_dir: str | Path) -> tuple[list[Result], dict[str, list[CaseView]], list[str]]:
     results, problems = collect(results_dir)
     if problems:
+        return results, {}, problems
+    views, problems = load_case_views(Path(results_dir), results)
+    return results, views, problems
+
+
+def render(results_dir: str | Path, out_dir: str | Path | None = None) -> dict[str, bytes]:
+    """Every generated file (path relative to the output folder -> bytes), from valid, unique results.
+
+    Raises HarnessError listing the problems when a result or predictions file is invalid, misplaced or
+    duplicated.
+    """
+    results, views, problems = _gather(results_dir)
+    if problems:
         raise HarnessError(f"{len(problems)} problem(s) in {results_dir}: " + "; ".join(problems))
-    return _render(results)
+    return _render(results, views, _links(results_dir, out_dir))
 
 
-def _render(results: list[Result]) -> dict[str, bytes]:
-    document = make_document(results)
+def _render(results: list[Result], views: dict[str, list[CaseView]], links: str) -> dict[str, bytes]:
+    document = make_document(results, {predictions_path(path) for path in views})
     files = {
         "README.md": markdown(document).encode(),
         "leaderboard.csv": csv_text(document).encode(),
         "leaderboard.json": (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode(),
-        "index.html": html(document).encode(),
+        "index.html": html(document, views, links=links).encode(),
     }
     for board in document["boards"]:
-        files.update(render_plots(board, board_title(board)))
+        files.update(render_plots(board, board_title(board), document["colours"]))
     return files
 
 
@@ -48,7 +67,7 @@ def _stale_plots(out: Path, fresh: dict[str, bytes]) -> list[str]:
 
 def build(results_dir: str | Path = "leaderboard/results", out_dir: str | Path = "leaderboard") -> list[Path]:
     """Write the generated files into `out_dir` (and delete plots no board makes any more)."""
-    files = render(results_dir)
+    files = render(results_dir, out_dir)
     out = Path(out_dir)
     for name in _stale_plots(out, files):
         (out / name).unlink()
@@ -57,18 +76,19 @@ def build(results_dir: str | Path = "leaderboard/results", out_dir: str | Path =
         path = out / name
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.is_file() or path.read_bytes() != content:
-            path.write_bytes(content)
+            write_bytes_atomic(path, content)
         written.append(path)
     return written
 
 
 def check(results_dir: str | Path = "leaderboard/results", out_dir: str | Path = "leaderboard") -> list[str]:
-    """One line per problem: invalid, misplaced or duplicated result files; generated files that differ from a
-    fresh build, are missing, or are left over. An empty list means all is well."""
-    results, problems = collect(results_dir)
+    """One line per problem: invalid, misplaced or duplicated result files; predictions files without their
+    result or naming cases it did not score; generated files that differ from a fresh build, are missing, or
+    are left over. An empty list means all is well."""
+    results, views, problems = _gather(results_dir)
     if problems:
         return problems
-    fresh = _render(results)
+    fresh = _render(results, views, _links(results_dir, out_dir))
     out = Path(out_dir)
     for name, content in fresh.items():
         path = out / name

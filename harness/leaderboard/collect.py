@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.leaderboard.atomic import write_bytes_atomic
 from harness.results import read_result
 
 
@@ -66,16 +67,41 @@ def collect(results_dir: str | Path) -> tuple[list[Result], list[str]]:
     return results, problems
 
 
-def add_run(run_dir: Path, results_dir: Path = Path("leaderboard/results"), *, force: bool = False) -> Path:
-    """Validate ``run_dir/result.json`` and copy it to ``results_dir/<model>/<task>.json``."""
+def is_partial(data: dict[str, Any]) -> bool:
+    """Whether a result scored only part of its data set (``harness run --limit``)."""
+    return bool(data["data"].get("partial", False))
 
-    source = Path(run_dir) / "result.json"
+
+def add_run(run_dir: Path, results_dir: Path = Path("leaderboard/results"), *, force: bool = False,
+            allow_partial: bool = False) -> Path:
+    """Validate ``run_dir/result.json`` and copy it to ``results_dir/<model>/<task>.json``, with the run's
+    predictions (those of the scored cases, sorted) beside it as ``<task>.predictions.jsonl`` for the
+    per-case browser. Returns the result file written (the predictions file is `cases.predictions_path` of it).
+
+    A partial run (``data.partial``) is refused unless `allow_partial`; the board then marks it as partial.
+    Both files are written atomically, the predictions first, so a result never points at half a file.
+    """
+    from harness.leaderboard.cases import PredictionsError, predictions_path, scored_predictions
+
+    run_dir = Path(run_dir)
+    source = run_dir / "result.json"
     if not source.is_file():
         raise HarnessError(f"{source}: no such file; pass the --out folder of a finished `harness run`")
     data = read_result(source)
+    if is_partial(data) and not allow_partial:
+        raise HarnessError(f"{source}: a partial run ({data['data']['n_cases']} cases, e.g. from --limit); rerun "
+                           "it on the whole data set, or pass --allow-partial to add it marked as partial")
     target = Path(results_dir) / expected_path(data)
     if target.exists() and not force:
         raise HarnessError(f"{target} exists; pass --force to replace it")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    predictions = Path(results_dir) / predictions_path(expected_path(data))
+    if (run_dir / "predictions.jsonl").is_file():
+        try:
+            lines = scored_predictions(run_dir / "predictions.jsonl", data)
+        except PredictionsError as exc:
+            raise HarnessError(str(exc)) from None
+        write_bytes_atomic(predictions, "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in lines).encode())
+    elif predictions.exists():
+        predictions.unlink()  # the old run's texts would not match the new scores
+    write_bytes_atomic(target, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode())
     return target

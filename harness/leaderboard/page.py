@@ -1,19 +1,20 @@
 """index.html: a static, self-contained page rendered from the leaderboard document.
 
-Tables are rendered here, in HTML; the page's small inline script only sorts them (click a header)
-and filters the boards by data set and judge. No external resources are loaded.
+Tables are rendered here, in HTML; the page's small inline script only sorts them (click a header),
+filters the boards by data set and judge, and filters the per-case browser. No external resources are loaded.
 """
 
 from __future__ import annotations
 
-import json
 from html import escape
 from importlib import resources
 from typing import Any
 
+from harness.leaderboard.browser import browser
+from harness.leaderboard.cases import CaseView
 from harness.leaderboard.metrics import ORGAN_AVERAGINGS
 from harness.leaderboard.plots import plot_files
-from harness.leaderboard.tables import board_title, fmt
+from harness.leaderboard.tables import PARTIAL_MARK, board_title, cases_text, date_text, fmt, organ_column
 
 _LOW = (247, 251, 255)
 _HIGH = (8, 81, 156)
@@ -28,9 +29,9 @@ def _heat(value: float) -> str:
 
 def _num(value: float | None, extra: str = "", style: str = "") -> str:
     if value is None:
-        return '<td class="missing" data-sort="">–</td>'
+        return '<td class="missing" data-sort="" title="no figure">–</td>'
     style_attr = f' style="{style}"' if style else ""
-    return f'<td class="num" data-sort="{value!r}"{style_attr}>{fmt(value)}{extra}</td>'
+    return f'<td class="num" data-sort="{value!r}" title="{value!r}"{style_attr}>{fmt(value)}{extra}</td>'
 
 
 def _metric_td(cell: dict[str, Any] | None) -> str:
@@ -40,6 +41,10 @@ def _metric_td(cell: dict[str, Any] | None) -> str:
     if cell["ci"] is not None:
         extra = f'<br><small title="95% bootstrap CI over cases">[{fmt(cell["ci"][0])}, {fmt(cell["ci"][1])}]</small>'
     return _num(cell["value"], extra)
+
+
+def _swatch(colour: str) -> str:
+    return f'<span class="swatch" style="background:{colour}" aria-hidden="true"></span>'
 
 
 def _badges(row: dict[str, Any]) -> str:
@@ -53,51 +58,114 @@ def _badges(row: dict[str, Any]) -> str:
                           "</span>")
         else:
             badges.append(f'<span class="badge {source}" title="run with this harness">{source}</span>')
+    if row["partial"]:
+        badges.append(f'<span class="badge partial" title="scored only part of its data set">{PARTIAL_MARK}</span>')
     return " ".join(badges)
 
 
-def _value_text(value: Any) -> str:
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+def _short(digest: str | None) -> str:
+    if not digest:
+        return "–"
+    return f'<code title="{escape(digest)}">{escape(digest[:12])}…</code>'
+
+
+def _plain(value: Any) -> str:
+    """A settings object as words: ``mode greedy · max_new_tokens 512``; per-scope objects as ``scope: (...)``."""
+    if isinstance(value, dict):
+        return " · ".join(f"{k}: ({_plain(v)})" if isinstance(v, dict) else f"{k} {_plain(v)}"
+                          for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_plain(v) for v in value)
     return "–" if value is None else str(value)
 
 
-def _details(row: dict[str, Any]) -> str:
-    items = [("encoder", row["encoder"]), ("projector", row["projector"]), ("llm", row["llm"])]
+def _link(href: str, text: str) -> str:
+    return f'<a href="{escape(href)}">{escape(text)}</a>'
+
+
+def _provenance_fields(provenance: dict[str, Any]) -> list[tuple[str, str]]:
+    fields = []
+    for key, value in provenance.items():
+        if key == "git" and isinstance(value, dict):
+            state = "dirty" if value.get("dirty") else "clean"
+            text = f"{_short(value.get('commit'))} ({state})"
+        elif key == "plugins" and isinstance(value, dict):
+            text = escape(", ".join(f"{name} {version}" for name, version in sorted(value.items())))
+        elif key == "wall_time_s" and isinstance(value, (int, float)):
+            text = escape(f"{value:,.1f} s")
+        else:
+            text = escape(_plain(value))
+        fields.append((key.replace("_", " "), text))
+    return fields
+
+
+def _result_fields(info: dict[str, Any], links: str) -> list[tuple[str, str]]:
+    weights = info["weights"]
+    weight_text = escape(_plain(weights.get("weights")))
+    if weights.get("revision"):
+        weight_text += f" @ {escape(str(weights['revision']))}"
+    if weights.get("sha256"):
+        weight_text += f" · sha256 {_short(weights['sha256'])}"
+    predictions = info.get("predictions")
+    fields = [
+        ("result file", _link(f"{links}/{info['file']}", f"results/{info['file']}")),
+        ("predictions", _link(f"{links}/{predictions}", f"results/{predictions}") if predictions else "not committed"),
+        ("cases (n)", escape(_plain(info["n_cases"]))
+         + (f" · <strong>{PARTIAL_MARK}</strong>" if info["partial"] else "")),
+        ("date", escape(info["date"] or "–")),
+        ("task version", escape(str(info["task_version"]))),
+        ("weights", weight_text),
+        ("data sha256", _short(info["data_sha256"])),
+    ]
+    if info.get("case_ids_sha256"):
+        fields.append(("case ids sha256", _short(info["case_ids_sha256"])))
+    fields.append(("decoding", escape(_plain(info["decoding"]))))
+    citation = info.get("citation")
+    if citation:
+        title = escape(citation.get("title") or citation["url"])
+        text = f'<a href="{escape(citation["url"])}" rel="noopener">{title}</a>'
+        fields.append(("citation", text))
+    return fields + _provenance_fields(info.get("provenance") or {})
+
+
+def _details(row: dict[str, Any], links: str, colour: str) -> str:
+    parts = [f"<dl><dt>encoder</dt><dd>{escape(_plain(row['encoder']))}</dd><dt>projector</dt>"
+             f"<dd>{escape(_plain(row['projector']))}</dd><dt>llm</dt><dd>{escape(_plain(row['llm']))}</dd></dl>"]
     for task, info in sorted(row["results"].items()):
-        items += [(f"{task}: file", f"results/{info['file']}"), (f"{task}: task version", info["task_version"]),
-                  (f"{task}: weights", info["weights"]), (f"{task}: data sha256", info["data_sha256"]),
-                  (f"{task}: cases", info["n_cases"]), (f"{task}: decoding", info["decoding"])]
-        if info.get("citation"):
-            items.append((f"{task}: citation", info["citation"]))
-        for key, value in (info.get("provenance") or {}).items():
-            items.append((f"{task}: {key}", value))
-    body = "".join(f"<dt>{escape(k)}</dt><dd>{escape(_value_text(v))}</dd>" for k, v in items)
+        body = "".join(f"<dt>{escape(k)}</dt><dd>{v}</dd>" for k, v in _result_fields(info, links))
+        parts.append(f'<h4>{escape(task)}</h4><dl class="result" data-task="{escape(task)}">{body}</dl>')
     title = f'{escape(row["title"])} ' if row["title"] != row["model"] else ""
-    return f'<details><summary>{title}<code>{escape(row["model"])}</code></summary><dl>{body}</dl></details>'
+    summary = f'{_swatch(colour)}{title}<code>{escape(row["model"])}</code>'
+    return f'<details><summary>{summary}</summary>{"".join(parts)}</details>'
 
 
-def _overall(board: dict[str, Any]) -> str:
-    head = ['<th data-type="num">#</th>', '<th data-type="text">model</th>', '<th data-type="text">source</th>']
+def _overall(board: dict[str, Any], colours: dict[str, str], links: str) -> str:
+    head = ['<th data-type="num">#</th>', '<th data-type="text">model</th>', '<th data-type="text">source</th>',
+            '<th data-type="num" title="number of cases scored">cases (n)</th>', '<th data-type="text">date</th>']
     head += [f'<th data-type="num" data-metric="{escape(m["key"])}">{escape(m["label"])}</th>'
              for m in board["metrics"]]
     body = []
     for rank, row in enumerate(board["rows"], start=1):
+        cases = cases_text(row)
         cells = [f'<td class="num" data-sort="{rank}">{rank}</td>',
-                 f'<td data-sort="{escape(row["model"])}">{_details(row)}</td>',
-                 f'<td data-sort="{escape("/".join(row["sources"]))}">{_badges(row)}</td>']
+                 f'<td data-sort="{escape(row["model"])}">{_details(row, links, colours[row["model"]])}</td>',
+                 f'<td data-sort="{escape("/".join(row["sources"]))}">{_badges(row)}</td>',
+                 f'<td class="num cases" data-sort="{escape(cases if cases.isdigit() else "")}">{escape(cases)}</td>',
+                 f'<td class="date">{escape(date_text(row))}</td>']
         cells += [_metric_td(row["metrics"].get(m["key"])) for m in board["metrics"]]
-        body.append(f'<tr data-model="{escape(row["model"])}">{"".join(cells)}</tr>')
+        partial = ' class="partial"' if row["partial"] else ""
+        body.append(f'<tr data-model="{escape(row["model"])}"{partial}>{"".join(cells)}</tr>')
     return (f'<div class="scroll"><table class="sortable overall" id="overall-{board["id"]}">'
             f'<thead><tr>{"".join(head)}</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
 
 
-def _heatmap(board: dict[str, Any], averaging: str, description: str) -> str:
+def _heatmap(board: dict[str, Any], averaging: str, description: str, colours: dict[str, str]) -> str:
     rows = [row for row in board["rows"] if row[averaging]]
     if not rows:
         return ""
     head = '<th data-type="text">organ</th>' + "".join(
-        f'<th data-type="num" title="{escape(r["title"])}">{escape(r["model"])}</th>' for r in rows)
+        f'<th data-type="num" title="{escape(r["title"])}">{_swatch(colours[r["model"]])}{escape(organ_column(r))}</th>'
+        for r in rows)
     body = []
     for organ in board["organs"]:
         cells = [f'<td data-sort="{escape(organ)}">{escape(organ)}</td>']
@@ -141,27 +209,32 @@ def _notes(board: dict[str, Any]) -> str:
     return f'<ul class="notes">{"".join(notes)}</ul>' if notes else ""
 
 
-def _board(board: dict[str, Any]) -> str:
+def _board(board: dict[str, Any], colours: dict[str, str], views: dict[str, list[CaseView]], links: str) -> str:
     parts = [f'<section class="board" id="{board["id"]}" data-data="{escape(board["data"] + " · " + board["split"])}" '
              f'data-judge="{escape(board["judge"] or "")}">',
-             f"<h2>{escape(board_title(board))}</h2>", _overall(board)]
-    parts += [_heatmap(board, averaging, description) for averaging, description in ORGAN_AVERAGINGS]
+             f"<h2>{escape(board_title(board))}</h2>", _overall(board, colours, links)]
+    parts += [_heatmap(board, averaging, description, colours) for averaging, description in ORGAN_AVERAGINGS]
     parts += [_comparisons(board), _notes(board)]
     parts += [f'<img class="plot" src="{name}" alt="{escape(name)}">' for name in plot_files(board)]
+    parts.append(browser(board, colours, views))
     parts.append("</section>")
     return "\n".join(p for p in parts if p)
 
 
-def html(document: dict[str, Any]) -> str:
-    """index.html."""
+def html(document: dict[str, Any], views: dict[str, list[CaseView]] | None = None, *, links: str = "results") -> str:
+    """index.html. `views`: result file -> its per-case views (the browser); `links`: the results folder,
+    relative to the page."""
     boot = document["bootstrap"]
     datasets = sorted({f"{b['data']} · {b['split']}" for b in document["boards"]})
     judges = sorted({b["judge"] for b in document["boards"] if b["judge"]})
     lead = (f"One board per data set, split and GREEN judge. Measured rows show a {boot['level']:.0%} bootstrap "
             f"interval over cases ({boot['resamples']} resamples, seed {boot['seed']}); reported rows are copied "
-            "from the linked source. Click a column header to sort; click a model for its provenance.")
+            "from the linked source. Figures to 4 significant digits (hover for the exact one); n is the number of "
+            f"cases scored; {PARTIAL_MARK} marks a run on part of its data set; – is no figure. Click a column "
+            "header to sort; click a model for its provenance.")
     template = resources.files("harness.leaderboard").joinpath("page.html").read_text(encoding="utf-8")
+    colours = document["colours"]
     return (template.replace("__LEAD__", escape(lead))
             .replace("__DATA_OPTIONS__", "".join(f'<option value="{escape(d)}">{escape(d)}</option>' for d in datasets))
             .replace("__JUDGE_OPTIONS__", "".join(f'<option value="{escape(j)}">{escape(j)}</option>' for j in judges))
-            .replace("__BOARDS__", "\n".join(_board(b) for b in document["boards"])))
+            .replace("__BOARDS__", "\n".join(_board(b, colours, views or {}, links) for b in document["boards"])))

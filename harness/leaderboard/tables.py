@@ -12,25 +12,58 @@ from harness.leaderboard.metrics import ORGAN_AVERAGINGS
 from harness.leaderboard.plots import plot_files
 
 CSV_COLUMNS = ["board", "data", "split", "judge", "model", "title", "source", "task", "metric", "organ", "value",
-               "ci_low", "ci_high", "citation"]
+               "ci_low", "ci_high", "n_cases", "date", "partial", "citation"]
 
 
 def fmt(value: float | None) -> str:
-    """A score as stored (at most 6 decimals, trailing zeros dropped), so reported figures read exactly as cited."""
+    """A score to 4 significant digits (``0.4184``, ``0.004630``, ``0.000``); the exact figure is in
+    leaderboard.csv and leaderboard.json."""
     if value is None:
         return ""
-    text = f"{value:.6f}".rstrip("0")
-    return text + "0" if text.endswith(".") else text
+    return f"{value:#.4g}"
 
 
 def fmt_cell(cell: dict[str, Any] | None) -> str:
-    """A metric with its interval: ``0.418448 [0.401203, 0.43502]``."""
+    """A metric with its interval: ``0.4184 [0.4012, 0.4350]``."""
     if cell is None:
         return "–"
     text = fmt(cell["value"])
     if cell["ci"] is not None:
         text += f" [{fmt(cell['ci'][0])}, {fmt(cell['ci'][1])}]"
     return text
+
+
+def _per_task(row: dict[str, Any], key: str) -> str:
+    """One value for the row when its tasks agree, else ``task value`` per task; "–" when unknown."""
+    values = {task: info.get(key) for task, info in sorted(row["results"].items())}
+    known = {v for v in values.values() if v is not None}
+    if not known:
+        return "–"
+    if len(set(values.values())) == 1:
+        return str(next(iter(known)))
+    return ", ".join(f"{task} {'–' if v is None else v}" for task, v in values.items())
+
+
+def cases_text(row: dict[str, Any]) -> str:
+    """The number of cases behind the row (per task when they differ)."""
+    return _per_task(row, "n_cases")
+
+
+def date_text(row: dict[str, Any]) -> str:
+    """The day the row's results were made (per task when they differ)."""
+    return _per_task(row, "date")
+
+
+PARTIAL_MARK = "PARTIAL"
+
+
+def organ_column(row: dict[str, Any]) -> str:
+    """A model's heading in a per-organ table: its name, case count, date, and the partial mark."""
+    info = row["results"][row["organs_task"]]
+    parts = [f"n={'–' if info['n_cases'] is None else info['n_cases']}", info["date"]]
+    if info["partial"]:
+        parts.append(PARTIAL_MARK)
+    return f"{row['model']} ({', '.join(p for p in parts if p)})"
 
 
 def board_title(board: dict[str, Any]) -> str:
@@ -44,7 +77,7 @@ def _citation(row: dict[str, Any]) -> str:
 
 
 def _overall(board: dict[str, Any]) -> str:
-    headers = ["#", "model", "source", *[m["label"] for m in board["metrics"]]]
+    headers = ["#", "model", "source", "cases (n)", "date", *[m["label"] for m in board["metrics"]]]
     lines = []
     for rank, row in enumerate(board["rows"], start=1):
         source = "/".join(row["sources"])
@@ -52,7 +85,9 @@ def _overall(board: dict[str, Any]) -> str:
         if cite:
             source += f" ([source]({cite.split()[0]}))"
         name = f"`{row['model']}`" if row["title"] == row["model"] else f"{row['title']} (`{row['model']}`)"
-        lines.append([rank, name, source,
+        if row["partial"]:
+            name += f" **{PARTIAL_MARK}**"
+        lines.append([rank, name, source, cases_text(row), date_text(row),
                       *[fmt_cell(row["metrics"].get(m["key"])) for m in board["metrics"]]])
     return tabulate(lines, headers=headers, tablefmt="github", disable_numparse=True)
 
@@ -61,7 +96,7 @@ def _organ_table(board: dict[str, Any], averaging: str) -> str | None:
     rows = [row for row in board["rows"] if row[averaging]]
     if not rows:
         return None
-    headers = ["organ", *[row["model"] for row in rows]]
+    headers = ["organ", *[organ_column(row) for row in rows]]
     lines = [[organ, *[fmt(row[averaging].get(organ)) or "–" for row in rows]] for organ in board["organs"]]
     return tabulate(lines, headers=headers, tablefmt="github", disable_numparse=True)
 
@@ -98,7 +133,9 @@ def markdown(document: dict[str, Any]) -> str:
         "",
         "One board per data set, split and GREEN judge: figures from different boards are not comparable.",
         f"Measured rows show a {boot['level']:.0%} bootstrap interval over cases ({boot['resamples']} resamples, "
-        f"seed {boot['seed']}); reported rows are copied from their source.",
+        f"seed {boot['seed']}); reported rows are copied from their source. Figures to 4 significant digits "
+        "(exact ones in leaderboard.csv); n is the number of cases scored; a row marked "
+        f"{PARTIAL_MARK} scored only part of its data set.",
     ]
     for board in document["boards"]:
         parts += ["", f"## {board_title(board)}", "", _overall(board)]
@@ -118,6 +155,10 @@ def markdown(document: dict[str, Any]) -> str:
     return "\n".join(parts) + "\n"
 
 
+def _case_columns(info: dict[str, Any]) -> list[Any]:
+    return ["" if info["n_cases"] is None else info["n_cases"], info["date"] or "", "yes" if info["partial"] else "no"]
+
+
 def csv_text(document: dict[str, Any]) -> str:
     """leaderboard.csv: one line per board, model, metric (and organ)."""
     buffer = io.StringIO()
@@ -132,9 +173,11 @@ def csv_text(document: dict[str, Any]) -> str:
                 if cell is None:
                     continue
                 ci = cell["ci"] or [None, None]
-                cite = (row["results"][cell["task"]].get("citation") or {}).get("url", "")
+                info = row["results"][cell["task"]]
+                cite = (info.get("citation") or {}).get("url", "")
                 writer.writerow([*head, *model, cell["source"], cell["task"], metric["key"], "", cell["value"],
-                                 "" if ci[0] is None else ci[0], "" if ci[1] is None else ci[1], cite])
+                                 "" if ci[0] is None else ci[0], "" if ci[1] is None else ci[1], *_case_columns(info),
+                                 cite])
             if row["organs_task"] is None:
                 continue
             info = row["results"][row["organs_task"]]
@@ -142,5 +185,5 @@ def csv_text(document: dict[str, Any]) -> str:
             for averaging, _ in ORGAN_AVERAGINGS:
                 for organ, value in row[averaging].items():
                     writer.writerow([*head, *model, info["source"], row["organs_task"], averaging, organ, value,
-                                     "", "", cite])
+                                     "", "", *_case_columns(info), cite])
     return buffer.getvalue()
