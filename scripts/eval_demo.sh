@@ -5,7 +5,7 @@
 #   bash scripts/eval_demo.sh [OUT]      # default OUT=runs/eval; rerunning resumes
 #
 # Each run leaves OUT/<model>/<task>/result.json; add them to the leaderboard with
-#   harness leaderboard add OUT/<model>/<task> && harness leaderboard build
+#   harness leaderboard add OUT/<model>/<task> --force && harness leaderboard build   (--force: those results exist)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/eval}
