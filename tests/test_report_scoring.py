@@ -96,7 +96,7 @@ def test_case_and_organ_aggregation_rules():
     c1 = scores["per_case"]["c1"]
     assert c1["organs"] == {"liver": 1.0, "kidneys": 0.5, "spleen": 0.0}
     assert c1["score"] == pytest.approx(1.5 / 3)
-    assert scores["per_case"]["c3"] == {"score": 0.0, "organs": {}}
+    assert scores["per_case"]["c3"] == {"score": 0.0, "organs": {}, "score_stateless": 0.0, "organs_stateless": {}}
     assert scores["green"] == pytest.approx((0.5 + 1.0 + 0.0) / 3)
     # official: over cases whose reference has the organ; generated-only organs are not listed
     assert scores["organs"] == {"liver": 1.0, "spleen": 0.0}
