@@ -74,10 +74,9 @@ def _convert(value: str, annotation: Any, name: str) -> Any:
 
 def typed_options(factory: Callable[..., Any], options: Mapping[str, str], *, what: str) -> dict[str, Any]:
     """Text options converted to the types of ``factory``'s keyword parameters; unknown names refused."""
-    target = factory.__init__ if inspect.isclass(factory) else factory  # type: ignore[misc]
-    signature = inspect.signature(target)
+    signature = inspect.signature(factory)
     try:
-        hints = typing.get_type_hints(target)
+        hints = typing.get_type_hints(factory.__init__ if inspect.isclass(factory) else factory)  # type: ignore[misc]
     except (NameError, TypeError):
         hints = {}
     parameters = {n: p for n, p in signature.parameters.items()
