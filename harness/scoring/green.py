@@ -226,12 +226,32 @@ class OfficialGreenState:
 
     def __init__(self) -> None:
         self.numbered = False
+        self.crashes = 0
+        """Calls on which the official GREEN's summary raises KeyError (see `summary_crashes`)."""
 
     def call(self, completions: list[str]) -> list[GreenParse]:
         """Parse one GREEN call's completions (one ``GREEN(refs, hyps)`` of the official script)."""
         parses = [parse_completion(c, numbered=self.numbered) for c in completions]
+        self.crashes += summary_crashes(completions, numbered=self.numbered)
         self.numbered = self.numbered or any(switches_to_numbered(c) for c in completions)
         return parses
+
+
+def summary_crashes(completions: list[str], *, numbered: bool) -> bool:
+    """Whether the official GREEN's summary raises KeyError on this call, ending the official run.
+
+    The completion that switches the state builds its sentence dict with the lettered keys and adds only
+    the numbered categories it has lines for; completions after it in the call start with all six
+    numbered keys. So the summary looks up a missing "(k) " when the switch happens on the call's last
+    completion and that completion lacks a "(k)" line."""
+    if numbered:
+        return False
+    first = next((i for i, c in enumerate(completions) if switches_to_numbered(c)), None)
+    if first is None or first < len(completions) - 1:
+        return False
+    body = _section(clean_completion(completions[first]), SIGNIFICANT) or ""
+    present = {line[:4] for line in re.findall(r"\([1-6]\) .*", body)}
+    return len(present) < 6
 
 
 SKIPPED_PREFIX = "[harness: judge skipped this prompt: "

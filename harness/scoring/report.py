@@ -109,7 +109,8 @@ def score_reports(items: Sequence[tuple[str, Report, Report]], scorer: GreenScor
     official script's GREEN calls replayed through `OfficialGreenState`. Beside them the order-independent
     figures, each completion parsed on its own: green_stateless, organs_stateless,
     organs_all_cases_stateless. Also per_case (case_id -> official score and organ scores, and the
-    stateless ones; a repeated case id gets ``#2``, ``#3``... so every row stays), judge_batching,
+    stateless ones; a repeated case id gets ``#2``, ``#3``... so every row stays), official_summary_crashes
+    (GREEN calls on which the official script raises KeyError in GREEN's summary and stops), judge_batching,
     judge_skipped (prompts the judge could not complete: case, organ, reason; they score 0), judge_calls
     (the scorer's traffic for this call) and judge_calls_reference (what the reference scorer would send:
     one prompt per judged organ, no deduplication or cache)."""
@@ -162,6 +163,7 @@ def score_reports(items: Sequence[tuple[str, Report, Report]], scorer: GreenScor
         "green_stateless": green_stateless,
         "organs_stateless": by_organ_stateless,
         "organs_all_cases_stateless": all_cases_stateless,
+        "official_summary_crashes": state.crashes,
         "judge_batching": scorer.batching,
         "judge_skipped": skipped,
         "judge_calls": scorer.stats.minus(before).to_json(),
