@@ -56,7 +56,7 @@ def test_stateful_parsing_equals_green_score_on_random_call_sequences(green_scor
         lines = {"lettered": [f"({c}) error: {rng.randint(0, 3)}. x" for c in "abcdef" if rng.random() < .7],
                  "numbered": [f"({i}) error: {rng.randint(0, 3)}. x" for i in range(1, 7)],
                  "none": ["0."], "no": ["No clinically significant errors."]}[kind]
-        return (f"[Clinically Significant Errors]:\n" + "\n".join(lines) +
+        return ("[Clinically Significant Errors]:\n" + "\n".join(lines) +
                 f"\n\n[Matched Findings]:\n{rng.randint(0, 4)}. a; b")
 
     outcomes = {"crash": 0, "switched": 0, "lettered": 0}
