@@ -109,7 +109,7 @@ def test_missing_column_and_malformed_jsonl(capsys, tmp_path):
 @pytest.mark.parametrize(("value", "expected"), [("no", False), ("0", False), ("False", False), ("yes", True)])
 def test_trust_remote_code_option_is_parsed_strictly_and_reaches_from_pretrained(monkeypatch, value, expected):
     transformers = pytest.importorskip("transformers")
-    from harness.cli.score import make_judge
+    from harness.scoring.judging import create_judge
 
     seen: dict[str, object] = {}
 
@@ -119,7 +119,7 @@ def test_trust_remote_code_option_is_parsed_strictly_and_reaches_from_pretrained
 
     monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", refuse)
     with pytest.raises(HarnessError, match="cannot load the GREEN judge model"):
-        make_judge("hf", [f"trust_remote_code={value}", "model=some/model", "device=cpu"])
+        create_judge("hf", [f"trust_remote_code={value}", "model=some/model", "device=cpu"])
     assert seen["trust_remote_code"] is expected
 
 

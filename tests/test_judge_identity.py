@@ -27,6 +27,7 @@ def test_judges_differing_in_any_setting_never_share_a_cache_file(tmp_path):
 
 @pytest.mark.parametrize("options", [{"batching": "fast"}, {"generation": "paged"}, {"batch_size": 0},
                                      {"batching": "official", "generation": "continuous"},
+                                     {"batching": "official", "batch_size": 4},
                                      {"trust_remote_code": "maybe"}])
 def test_bad_options_are_one_line_errors(options):
     with pytest.raises(HarnessError) as info:

@@ -41,37 +41,18 @@ def score_command(task_name: str, predictions: str, ground_truth: str | None, ju
           --judge hf --judge-option model=StanfordAIMI/GREEN-RadPhi2
     """
     from harness import plugins
+    from harness.scoring.judging import create_judge
 
     task = plugins.registry("tasks").create(task_name)
     cache = Path(cache_dir) if cache_dir else None
     scores = score_file(task, Path(predictions), Path(ground_truth) if ground_truth else None,
-                        lambda: make_judge(judge, judge_options), cache, local_separator=local_separator)
+                        lambda: create_judge(judge, judge_options), cache, local_separator=local_separator)
     if as_json:
         click.echo(json.dumps(scores, indent=2, ensure_ascii=False))
         return
     from harness.scoring.table import format_scores
 
     click.echo(format_scores(scores))
-
-
-def make_judge(name: str | None, options: tuple[str, ...] | list[str]) -> Any:
-    """The judge plugin ``name`` (default: the official one) with ``KEY=VALUE`` options typed strictly by its
-    factory's signature (`harness.options`), loaded when it has a ``load()`` so a bad model fails here."""
-    from harness import plugins
-    from harness.options import parse_pairs, typed_options
-    from harness.scoring.judging import default_judge_name
-
-    judge_name = name or default_judge_name()
-    entry = plugins.registry("judges").get(judge_name)
-    settings = typed_options(entry.load(), parse_pairs(options), what=f"judge '{judge_name}'")
-    try:
-        judge = entry.create(**settings)
-    except TypeError as exc:
-        raise HarnessError(f"judge '{judge_name}' rejected the options {settings}: {exc}") from None
-    load = getattr(judge, "load", None)
-    if callable(load):
-        load()
-    return judge
 
 
 def score_file(task: Any, predictions: Path, ground_truth: Path | None, make_judge: Any,

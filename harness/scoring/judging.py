@@ -41,6 +41,26 @@ def default_cache_dir() -> Path:
     return Path(root) / "judge"
 
 
+def create_judge(name: str | None, options: Sequence[str] = (), *, load: bool = True) -> Judge:
+    """The judge plugin ``name`` (default: the official one) with ``KEY=VALUE`` options typed strictly by its
+    factory's signature (`harness.options`); with ``load``, its ``load()`` (when it has one) runs now, so a
+    judge that cannot load fails before anything is generated or scored."""
+    from harness import plugins
+    from harness.options import parse_pairs, typed_options
+
+    judge_name = name or default_judge_name()
+    entry = plugins.registry("judges").get(judge_name)
+    settings = typed_options(entry.load(), parse_pairs(options), what=f"judge '{judge_name}'")
+    try:
+        judge = entry.create(**settings)
+    except TypeError as exc:
+        raise HarnessError(f"judge '{judge_name}' rejected the options {settings}: {exc}") from None
+    loader = getattr(judge, "load", None)
+    if load and callable(loader):
+        loader()
+    return judge
+
+
 class Judge(Protocol):
     id: str
 

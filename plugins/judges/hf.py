@@ -112,9 +112,9 @@ class HFJudge:
             raise HarnessError(f"hf judge option generation={generation!r}: choose one of {', '.join(GENERATION)}")
         if self.batch_size < 1 or self.max_length < 2:
             raise HarnessError(f"hf judge needs batch_size >= 1 and max_length >= 2, got {batch_size}, {max_length}")
-        if self.batching == "official" and self.generation != "padded":
-            raise HarnessError("hf judge: batching=official reproduces green_score's padded batches; "
-                               "use it with generation=padded")
+        if self.batching == "official" and (self.generation != "padded" or self.batch_size != 8):
+            raise HarnessError("hf judge: batching=official reproduces green_score's padded batches of 8; "
+                               "use it with generation=padded and batch_size=8")
         self._id: str | None = None
         self._model: Any = None
         self._tokenizer: Any = None
@@ -141,9 +141,7 @@ class HFJudge:
         return self._id
 
     def _make_id(self, source: str, dtype: str) -> str:
-        settings = {"dtype": dtype, "max_length": self.max_length, "batching": self.batching}
-        if self.batching == "official":
-            settings["batch_size"] = self.batch_size
+        settings: dict[str, Any] = {"dtype": dtype, "max_length": self.max_length, "batching": self.batching}
         for key, value, default in (("attn", self.attn_implementation, "sdpa"),
                                     ("cache", self.cache_implementation, None),
                                     ("generation", self.generation, "padded")):
@@ -207,13 +205,10 @@ class HFJudge:
             if len(row) >= self.max_length:
                 out[index] = skipped_completion(f"prompt is {len(row)} tokens, max_length is {self.max_length}")
         todo = [i for i in range(len(prompts)) if out[i] is None]
-        if self.batching == "official":
-            batches = [todo[s:s + self.batch_size] for s in range(0, len(todo), self.batch_size)]
-        else:
+        if self.batching == "default":
             todo.sort(key=lambda i: (-len(ids[i]), i))  # similar lengths share a batch: less padding
-            batches = [todo[s:s + self.batch_size] for s in range(0, len(todo), self.batch_size)]
-        if self.generation == "continuous":
-            batches = [todo] if todo else []
+        size = len(todo) if self.generation == "continuous" else self.batch_size  # continuous schedules itself
+        batches = [todo[s:s + size] for s in range(0, len(todo), max(size, 1))]
         for batch in batches:
             rows = [ids[i] for i in batch]
             for i, new in zip(batch, self.generate_ids(rows), strict=True):
