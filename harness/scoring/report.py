@@ -109,7 +109,7 @@ def score_reports(items: Sequence[tuple[str, Report, Report]], scorer: GreenScor
     official script's GREEN calls replayed through `OfficialGreenState`. Beside them the order-independent
     figures, each completion parsed on its own: green_stateless, organs_stateless,
     organs_all_cases_stateless. Also per_case (case_id -> official score and organ scores, and the
-    stateless ones; a repeated case id gets ``#2``, ``#3``... so every row stays), official_summary_crashes
+    stateless score; a repeated case id gets ``#2``, ``#3``... so every row stays), official_summary_crashes
     (GREEN calls on which the official script raises KeyError in GREEN's summary and stops), judge_batching,
     judge_skipped (prompts the judge could not complete: case, organ, reason; they score 0), judge_calls
     (the scorer's traffic for this call) and judge_calls_reference (what the reference scorer would send:
@@ -148,7 +148,7 @@ def score_reports(items: Sequence[tuple[str, Report, Report]], scorer: GreenScor
         organ_stateless.append(loose)
         per_case[_unique(per_case, case_id)] = {
             "score": sum(organs.values()) / (len(organs) or 1), "organs": organs,
-            "score_stateless": sum(loose.values()) / (len(loose) or 1), "organs_stateless": loose,
+            "score_stateless": sum(loose.values()) / (len(loose) or 1),
         }
 
     green, by_organ, all_cases, _ = _aggregate(items, organ_scores)
