@@ -91,3 +91,14 @@ def test_harness_score_with_the_hf_judge_end_to_end(smollm2, tmp_path, capsys):
     assert official["judge_batching"] == "official" and "batching=official" in official["judge"]
     assert main(args) == 0
     assert json.loads(capsys.readouterr().out)["judge_calls"]["sent"] == 0  # rescoring comes from the cache
+
+
+def test_from_model_wraps_a_model_in_memory_and_load_is_idempotent(smollm2):
+    from harness_plugins.judges.hf import HFJudge
+
+    loaded = HFJudge(model=str(smollm2), device="cpu", max_length=512)
+    assert loaded.load() is loaded and loaded.load()._model is loaded._model
+    wrapped = HFJudge.from_model(loaded._model, loaded._tokenizer, name="smollm2-in-memory", max_length=512)
+    assert wrapped.id == "hf:smollm2-in-memory@in-memory;dtype=float32,max_length=512,batching=default"
+    assert wrapped.load() is wrapped
+    assert wrapped.complete(PROMPTS[2:]) == loaded.complete(PROMPTS[2:])
