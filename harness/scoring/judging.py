@@ -171,12 +171,16 @@ def batch_key(batch: Sequence[str], index: int) -> str:
 class GreenScorer:
     """GREEN completions for (reference, candidate) pairs through one judge.
 
-    ``cache_dir=None`` keeps completions in memory only (still sent once per distinct prompt). A judge in
+    ``cache_dir=None`` keeps completions in memory only (still sent once per distinct prompt). Prompts go to
+    the judge ``batch_size`` at a time (default: the judge's own ``batch_size``, else 8). A judge in
     ``official`` batching mode is sent the official scorer's batches, duplicates included, and cached per
     batch position."""
 
-    def __init__(self, judge: Judge, cache_dir: str | Path | None = None, batch_size: int = 8,
+    def __init__(self, judge: Judge, cache_dir: str | Path | None = None, batch_size: int | None = None,
                  progress: bool = True) -> None:
+        if batch_size is None:
+            own = getattr(judge, "batch_size", None)
+            batch_size = own if isinstance(own, int) and not isinstance(own, bool) and own > 0 else 8
         if batch_size < 1:
             raise HarnessError(f"judge batch size must be at least 1, got {batch_size}")
         self.judge = judge

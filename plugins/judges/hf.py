@@ -266,7 +266,10 @@ class HFJudge:
                                   pad_token_id=tok.pad_token_id)
         with torch.inference_mode():
             results = self._model.generate_batch(inputs=rows, generation_config=config, progress_bar=False)
-        ordered = sorted(results.values(), key=lambda r: int(str(r.request_id).rsplit("_", 1)[-1]))
+        ordered = list(results.values())  # transformers returns them in input order
+        if len(ordered) != len(rows) or any(r.error is not None for r in ordered):
+            raise RuntimeError(f"continuous batching finished {len(ordered)} of {len(rows)} judge prompts; "
+                               "rerun with generation=padded")
         return [list(r.generated_tokens) for r in ordered]
 
     def _decode(self, prompt_ids: list[int], new_ids: list[int]) -> str:
