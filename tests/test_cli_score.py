@@ -57,6 +57,14 @@ def test_table_output(capsys):
     assert "global_accuracy" in out and "0.4000" in out
 
 
+def test_report_table_shows_official_and_stateless_figures(capsys, tmp_path):
+    args = ["score", "flare_report", "--predictions", REPORT_CSV, "--judge", "lexical", "--cache-dir", str(tmp_path)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "green_stateless" in out and "GREEN (official)" in out and "GREEN (stateless)" in out
+    assert "judge: lexical-v1 (not GREEN-calibrated) (batching: default)" in out
+
+
 def test_harness_predictions_jsonl_go_through_the_task(capsys, tmp_path):
     records = json.loads(Path(VQA_TRUTH).read_text())[:2]
     truth = tmp_path / "truth.json"
