@@ -147,3 +147,9 @@ def test_report_scores_with_stateless_and_skipped_keys_fit_the_result_schema(sta
     scores = score_reports(read_report_csv(FIXTURES / "generated.csv"), GreenScorer(stand_in, progress=False))
     assert scores["green_stateless"] == scores["green"] and scores["official_summary_crashes"] == 0
     jsonschema.validate(scores, {**schema["properties"]["scores"], "$defs": schema["$defs"]})
+
+
+def test_report_csv_reader_keeps_numeric_cells_as_written(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("name,gt,generated\n1,7,0.50\n2,,3\n")
+    assert read_report_csv(path) == [("1", "7", "0.50"), ("2", "", "3")]
