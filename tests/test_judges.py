@@ -165,3 +165,13 @@ def test_hf_judge_runs_a_local_model_with_greens_template_and_left_padding(tiny_
     assert len(together) == 3 and together[0] == together[2]
     assert all(isinstance(t, str) and t for t in together)
     assert judge.complete([long]) == [together[1]]  # left padding leaves a shorter prompt's answer unchanged
+
+
+def test_two_writers_on_one_cache_file_keep_every_line(tmp_path):
+    first, second = CompletionCache(tmp_path, "j"), CompletionCache(tmp_path, "j")
+    first.add([("k1", "a")])
+    second.add([("k2", "b")])  # second's view is stale: it re-reads before appending, nothing is cut
+    first.add([("k3", "c")])
+    reread = CompletionCache(tmp_path, "j")
+    assert [reread.get(k) for k in ("k1", "k2", "k3")] == ["a", "b", "c"]
+    assert len(reread.path.read_text().splitlines()) == 3
