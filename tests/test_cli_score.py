@@ -9,6 +9,7 @@ import pytest
 
 from harness import plugins
 from harness.cli.main import main
+from harness.errors import HarnessError
 from harness.scoring.io import read_report_csv
 from harness.scoring.judging import GreenScorer
 from harness.scoring.report import score_reports
@@ -56,6 +57,14 @@ def test_table_output(capsys):
     assert "global_accuracy" in out and "0.4000" in out
 
 
+def test_report_table_shows_official_and_stateless_figures(capsys, tmp_path):
+    args = ["score", "flare_report", "--predictions", REPORT_CSV, "--judge", "lexical", "--cache-dir", str(tmp_path)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "green_stateless" in out and "GREEN (official)" in out and "GREEN (stateless)" in out
+    assert "judge: lexical-v1 (not GREEN-calibrated) (batching: default)" in out
+
+
 def test_harness_predictions_jsonl_go_through_the_task(capsys, tmp_path):
     records = json.loads(Path(VQA_TRUTH).read_text())[:2]
     truth = tmp_path / "truth.json"
@@ -76,7 +85,15 @@ def test_harness_predictions_jsonl_go_through_the_task(capsys, tmp_path):
         (["flare_vqa", "--predictions", "missing.csv"], "does not exist"),
         (["flare_vqa", "--predictions", VQA_CSV, "--ground-truth", REPORT_CSV], "malformed JSON"),
         (["flare_report", "--predictions", REPORT_CSV, "--judge", "lexcal"], "did you mean 'lexical'"),
-        (["flare_report", "--predictions", REPORT_CSV, "--judge", "lexical", "--judge-option", "x=1"], "rejected"),
+        (["flare_report", "--predictions", REPORT_CSV, "--judge", "lexical", "--judge-option", "x=1"],
+         "judge 'lexical' has no option 'x'"),
+        (["flare_report", "--predictions", REPORT_CSV, "--judge", "hf", "--judge-option", "trust_remote_code=maybe"],
+         "trust_remote_code='maybe' is not a boolean"),
+        (["flare_report", "--predictions", REPORT_CSV, "--judge", "hf", "--judge-option", "max_length=big"],
+         "max_length='big' is not an integer"),
+        (["flare_report", "--predictions", REPORT_CSV, "--judge", "hf", "--judge-option", "batching=fast"],
+         "batching='fast'"),
+        (["flare_report", "--predictions", REPORT_CSV, "--judge-option", "model"], "expects KEY=VALUE"),
         (["flare_rep", "--predictions", REPORT_CSV], "unknown task"),
     ],
 )
@@ -95,3 +112,35 @@ def test_missing_column_and_malformed_jsonl(capsys, tmp_path):
     bad_jsonl.write_text('{"key": "x"\n')
     assert main(["score", "flare_vqa", "--predictions", str(bad_jsonl), "--ground-truth", VQA_TRUTH]) == 2
     assert "line 1 is not a prediction record" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("value", "expected"), [("no", False), ("0", False), ("False", False), ("yes", True)])
+def test_trust_remote_code_option_is_parsed_strictly_and_reaches_from_pretrained(monkeypatch, value, expected):
+    transformers = pytest.importorskip("transformers")
+    from harness.scoring.judging import create_judge
+
+    seen: dict[str, object] = {}
+
+    def refuse(name, **kwargs):
+        seen.update(kwargs)
+        raise OSError("offline")
+
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", refuse)
+    with pytest.raises(HarnessError, match="cannot load the GREEN judge model"):
+        create_judge("hf", [f"trust_remote_code={value}", "model=some/model", "device=cpu"])
+    assert seen["trust_remote_code"] is expected
+
+
+def test_local_separator_option(capsys, tmp_path):
+    truth = tmp_path / "truth.json"
+    truth.write_text(json.dumps([{"case_id": "a.nii.gz", "local_vqa": [
+        {"id": 1, "follow_up": -1, "question": "q", "answer": "Yes"},
+        {"id": 2, "follow_up": 1, "question": "q", "answer": "Liver"}]}]))
+    csv = tmp_path / "old.csv"
+    csv.write_text("case_id,scope,question_id,question,prediction\na.nii.gz,local,1,q,\"Yes, liver\"\n")
+    base = ["score", "flare_vqa", "--predictions", str(csv), "--ground-truth", str(truth), "--json"]
+    assert main(base) == 0
+    assert json.loads(capsys.readouterr().out)["local_accuracy"] == 0.0
+    assert main([*base, "--local-separator", ","]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert scores["local_accuracy"] == 1.0 and scores["local_separator"] == ","

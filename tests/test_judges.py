@@ -73,7 +73,7 @@ def test_scorer_sends_each_distinct_prompt_once_in_batches():
 def test_disk_cache_makes_rescoring_free_and_survives_a_torn_line(tmp_path):
     pairs = [("a", "b"), ("c", "d")]
     GreenScorer(CountingJudge(), cache_dir=tmp_path, progress=False).score_pairs(pairs)
-    (cache_file,) = tmp_path.iterdir()
+    (cache_file,) = tmp_path.glob("*.jsonl")
     with cache_file.open("a") as handle:
         handle.write('{"judge": "counting", "prompt_sha')  # a crash mid-write
     judge = CountingJudge()
@@ -81,6 +81,24 @@ def test_disk_cache_makes_rescoring_free_and_survives_a_torn_line(tmp_path):
     scorer.score_pairs(pairs + [("e", "f")])
     assert judge.batches == [[make_prompt("e", "f")]]
     assert scorer.stats.cached == 2
+    # the torn tail was cut before appending: every line parses and the new completion is kept
+    lines = cache_file.read_text().splitlines()
+    assert len(lines) == 3 and all(json.loads(line)["judge"] == "counting" for line in lines)
+    again = CountingJudge()
+    GreenScorer(again, cache_dir=tmp_path, progress=False).score_pairs(pairs + [("e", "f")])
+    assert again.batches == []
+
+
+def test_corrupt_line_in_the_middle_of_the_cache_is_an_error_and_nothing_is_cut(tmp_path):
+    cache = CompletionCache(tmp_path, "j")
+    cache.add([("k1", "a")])
+    cache.add([("k2", "b")])
+    lines = cache.path.read_text().splitlines()
+    cache.path.write_text(lines[0] + "\n{not json\n" + lines[1] + "\n")
+    before = cache.path.read_bytes()
+    with pytest.raises(HarnessError, match="line 2 is corrupt"):
+        CompletionCache(tmp_path, "j")
+    assert cache.path.read_bytes() == before
 
 
 def test_cache_is_per_judge_id(tmp_path):
@@ -106,15 +124,15 @@ def test_judge_returning_the_wrong_number_of_completions_is_an_error():
 @pytest.mark.slow
 def test_hf_judge_offline_fails_in_one_line_suggesting_lexical(tmp_path):
     judge = plugins.registry("judges").create("hf", model=str(tmp_path / "missing"))
-    assert judge.id == f"hf:{tmp_path / 'missing'}@main"
+    assert judge.id.startswith(f"hf:{tmp_path / 'missing'}@main;")
     with pytest.raises(HarnessError, match="--judge lexical") as info:
         judge.complete(["prompt"])
     assert "\n" not in str(info.value)
 
 
 def test_hf_judge_default_is_the_official_green_model():
-    judge = plugins.registry("judges").create("hf", revision="abc123")
-    assert judge.id == "hf:StanfordAIMI/GREEN-radllama2-7b@abc123"
+    judge = plugins.registry("judges").create("hf", revision="abc123", device="cpu")
+    assert judge.id == "hf:StanfordAIMI/GREEN-radllama2-7b@abc123;dtype=float32,max_length=2048,batching=default"
 
 
 @pytest.fixture
@@ -147,3 +165,13 @@ def test_hf_judge_runs_a_local_model_with_greens_template_and_left_padding(tiny_
     assert len(together) == 3 and together[0] == together[2]
     assert all(isinstance(t, str) and t for t in together)
     assert judge.complete([long]) == [together[1]]  # left padding leaves a shorter prompt's answer unchanged
+
+
+def test_two_writers_on_one_cache_file_keep_every_line(tmp_path):
+    first, second = CompletionCache(tmp_path, "j"), CompletionCache(tmp_path, "j")
+    first.add([("k1", "a")])
+    second.add([("k2", "b")])  # second's view is stale: it re-reads before appending, nothing is cut
+    first.add([("k3", "c")])
+    reread = CompletionCache(tmp_path, "j")
+    assert [reread.get(k) for k in ("k1", "k2", "k3")] == ["a", "b", "c"]
+    assert len(reread.path.read_text().splitlines()) == 3

@@ -96,7 +96,7 @@ def test_case_and_organ_aggregation_rules():
     c1 = scores["per_case"]["c1"]
     assert c1["organs"] == {"liver": 1.0, "kidneys": 0.5, "spleen": 0.0}
     assert c1["score"] == pytest.approx(1.5 / 3)
-    assert scores["per_case"]["c3"] == {"score": 0.0, "organs": {}}
+    assert scores["per_case"]["c3"] == {"score": 0.0, "organs": {}, "score_stateless": 0.0}
     assert scores["green"] == pytest.approx((0.5 + 1.0 + 0.0) / 3)
     # official: over cases whose reference has the organ; generated-only organs are not listed
     assert scores["organs"] == {"liver": 1.0, "spleen": 0.0}
@@ -137,3 +137,19 @@ def test_report_csv_reader_keeps_pandas_empty_cells_as_empty_text(tmp_path):
     path = tmp_path / "r.csv"
     path.write_text('name,gt,generated\ncase1,"liver: a",\ncase2,None,"liver: b"\n')
     assert read_report_csv(path) == [("case1", "liver: a", ""), ("case2", "", "liver: b")]
+
+
+def test_report_scores_with_stateless_and_skipped_keys_fit_the_result_schema(stand_in):
+    jsonschema = pytest.importorskip("jsonschema")
+    import harness
+
+    schema = json.loads((Path(harness.__file__).parent / "schemas" / "result.schema.json").read_text())
+    scores = score_reports(read_report_csv(FIXTURES / "generated.csv"), GreenScorer(stand_in, progress=False))
+    assert scores["green_stateless"] == scores["green"] and scores["official_summary_crashes"] == 0
+    jsonschema.validate(scores, {**schema["properties"]["scores"], "$defs": schema["$defs"]})
+
+
+def test_report_csv_reader_keeps_numeric_cells_as_written(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("name,gt,generated\n1,7,0.50\n2,,3\n")
+    assert read_report_csv(path) == [("1", "7", "0.50"), ("2", "", "3")]

@@ -141,3 +141,39 @@ def test_vqa_csv_reader_names_missing_columns(tmp_path):
     path.write_text("case_id,scope,prediction\na,global,x\n")
     with pytest.raises(HarnessError, match="question_id, question"):
         read_vqa_csv(path)
+
+
+def test_cases_sharing_a_file_name_in_different_folders_are_not_merged():
+    cases = [case("x/amos_0001.nii.gz", answer=("a",)), case("y/amos_0001.nii.gz", answer=("b",))]
+    rows = [row("a", case_id="x/amos_0001.nii.gz"), row("b", case_id="y/amos_0001.npy")]
+    scores = score_vqa(rows, cases)
+    assert scores["global_accuracy"] == 1.0
+    assert set(scores["per_case"]) == {"x/amos_0001", "y/amos_0001"}
+    assert score_vqa([row("a", case_id="/data/x/amos_0001.nii.gz")], cases)["global_accuracy"] == 1.0
+
+
+def test_a_row_naming_only_a_shared_file_name_is_refused_as_ambiguous():
+    cases = [case("x/amos_0001.nii.gz"), case("y/amos_0001.nii.gz")]
+    with pytest.raises(HarnessError, match="matches 2 ground-truth cases .*with its folder"):
+        score_vqa([row("a", case_id="amos_0001.nii.gz")], cases)
+
+
+def test_a_row_naming_only_the_file_matches_a_case_kept_in_a_folder():
+    assert score_vqa([row("a, b", case_id="amos_1.npy")], [case("imgs/amos_1.nii.gz")])["global_accuracy"] == 1.0
+
+
+@pytest.mark.parametrize("scope", ["Global", "LOCAL", "", None, float("nan")])
+def test_unknown_scope_is_refused(scope):
+    with pytest.raises(HarnessError, match="scope .*'global' or 'local'"):
+        score_vqa([row("a, b"), row("a", scope=scope)], [case()])
+
+
+def test_local_separator_comma_scores_old_submissions():
+    cases = [case(local=[(1, -1, "Yes"), (2, 1, "Liver")])]
+    old = [row("yes, liver", scope="local", question_id=1)]
+    assert score_vqa(old, cases)["local_accuracy"] == 0.0  # '|' reads one answer "yes, liver"
+    scores = score_vqa(old, cases, local_separator=",")
+    assert scores["local_accuracy"] == 1.0 and scores["local_accuracy_strict"] == 1.0
+    assert scores["local_separator"] == ","
+    with pytest.raises(HarnessError, match="local separator ';'"):
+        score_vqa(old, cases, local_separator=";")

@@ -25,9 +25,12 @@ CSV_KINDS = {"flare_report": "report (name, gt, generated)", "flare_vqa": "VQA (
               help="Judge option, e.g. model=StanfordAIMI/GREEN-RadPhi2, revision=SHA, dtype=bfloat16. Repeatable.")
 @click.option("--cache-dir", default=None, type=click.Path(),
               help="Judge completion cache (default $HARNESS_CACHE/judge or ~/.cache/med3d-harness/judge).")
+@click.option("--local-separator", type=click.Choice(["|", ","]), default="|", show_default=True,
+              help="VQA CSV: separator between a local chain's answers; ',' scores submissions written before "
+                   "the organisers' 'fix VQA eval' commit (2025-06-23).")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores object alone on stdout.")
 def score_command(task_name: str, predictions: str, ground_truth: str | None, judge: str | None,
-                  judge_options: tuple[str, ...], cache_dir: str | None, as_json: bool) -> None:
+                  judge_options: tuple[str, ...], cache_dir: str | None, local_separator: str, as_json: bool) -> None:
     """Score existing predictions, including the Med3DVLM/FLARE scripts' CSV files.
 
     \b
@@ -38,36 +41,22 @@ def score_command(task_name: str, predictions: str, ground_truth: str | None, ju
           --judge hf --judge-option model=StanfordAIMI/GREEN-RadPhi2
     """
     from harness import plugins
+    from harness.scoring.judging import create_judge
 
     task = plugins.registry("tasks").create(task_name)
     cache = Path(cache_dir) if cache_dir else None
     scores = score_file(task, Path(predictions), Path(ground_truth) if ground_truth else None,
-                        lambda: _make_judge(judge, judge_options), cache)
+                        lambda: create_judge(judge, judge_options), cache, local_separator=local_separator)
     if as_json:
         click.echo(json.dumps(scores, indent=2, ensure_ascii=False))
         return
-    from harness.cli.run import format_scores
+    from harness.scoring.table import format_scores
 
     click.echo(format_scores(scores))
 
 
-def _make_judge(name: str | None, options: tuple[str, ...]) -> Any:
-    from harness import plugins
-    from harness.runner import parse_settings
-    from harness.scoring.judging import default_judge_name
-
-    try:
-        settings = parse_settings(options)
-    except HarnessError:
-        raise HarnessError(f"--judge-option expects KEY=VALUE, got {list(options)}") from None
-    try:
-        return plugins.registry("judges").create(name or default_judge_name(), **settings)
-    except TypeError as exc:
-        raise HarnessError(f"judge '{name or default_judge_name()}' rejected the options {settings}: {exc}") from None
-
-
 def score_file(task: Any, predictions: Path, ground_truth: Path | None, make_judge: Any,
-               cache_dir: Path | None) -> dict[str, Any]:
+               cache_dir: Path | None, *, local_separator: str = "|") -> dict[str, Any]:
     """Scores for one predictions file; ``make_judge()`` is called only when reports are scored."""
     from harness.scoring import io
     from harness.scoring.judging import default_cache_dir
@@ -89,7 +78,11 @@ def score_file(task: Any, predictions: Path, ground_truth: Path | None, make_jud
             return score_reports(io.read_report_csv(predictions), GreenScorer(make_judge(), cache_dir=cache_dir))
         from harness.scoring.vqa import score_vqa
 
-        return score_vqa(io.read_vqa_csv(predictions), io.read_records(_require_truth(ground_truth, kind)))
+        return score_vqa(io.read_vqa_csv(predictions), io.read_records(_require_truth(ground_truth, kind)),
+                         local_separator=local_separator)
+    if local_separator != "|":
+        raise HarnessError(f"--local-separator '{local_separator}' is for reference VQA CSV files; {predictions} "
+                           "was written by the harness with '|'")
     if suffix in (".jsonl", ".json"):
         records = io.read_predictions_jsonl(predictions)
         cases = io.read_records(_require_truth(ground_truth, task.name))

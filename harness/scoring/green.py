@@ -22,6 +22,13 @@ published scores depend on these parsing rules, quirks included:
   for each category the last sorted line with a ": N." count wins. Numbered "(1)".."(6)" lines are used
   only when no lettered line exists. A section starting with "No" counts 0.
 - score = matched / (matched + sum of the six significant counts), and 0 when matched is 0.
+
+The official FLARE scorer keeps one GREEN object for the whole run, and GREEN's summary step
+(`parse_error_sentences`) replaces the object's sub-categories by "(1) ".."(6) " the first time a
+completion's significant-errors section has no "(a)".."(f)" line (the section present and not starting
+with "No"). From then on a lettered line never matches, so lettered completions count 0 errors in both
+error sections. `OfficialGreenState` replays that: ``parse_completion(text, numbered=True)`` is the
+parse after the switch, `switches_to_numbered` says whether a completion flips it.
 """
 
 from __future__ import annotations
@@ -90,6 +97,9 @@ ERROR_CATEGORIES = (
     "(f) Omitting a comparison detailing a change from a prior study",
 )
 """The six error categories, in the order of the counts in `GreenParse`, as a judge names them."""
+
+
+_LETTERED = r"\([a-f]\) .*"
 
 
 def _truncate(text: str, max_words: int = MAX_WORDS) -> str:
@@ -164,13 +174,13 @@ def _matched_count(text: str) -> int:
     return int(found[0]) if found else 0
 
 
-def _error_counts(text: str, name: str) -> tuple[int, int, int, int, int, int]:
+def _error_counts(text: str, name: str, numbered: bool = False) -> tuple[int, int, int, int, int, int]:
     counts = [0] * 6
     body = _section(text, name)
     if body is None or body.startswith("No"):
         return tuple(counts)  # type: ignore[return-value]
-    lines = sorted(re.findall(r"\([a-f]\) .*", body))
-    prefixes = [f"({letter}) " for letter in "abcdef"]
+    lines = sorted(re.findall(_LETTERED, body))
+    prefixes = [f"({number}) " for number in range(1, 7)] if numbered else [f"({letter}) " for letter in "abcdef"]
     if not lines:
         lines = sorted(re.findall(r"\([1-6]\) .*", body))
         prefixes = [f"({number}) " for number in range(1, 7)]
@@ -183,14 +193,78 @@ def _error_counts(text: str, name: str) -> tuple[int, int, int, int, int, int]:
     return tuple(counts)  # type: ignore[return-value]
 
 
-def parse_completion(text: str) -> GreenParse:
-    """Score one judge completion (the generated text, or prompt and text decoded together)."""
+def parse_completion(text: str, *, numbered: bool = False) -> GreenParse:
+    """Score one judge completion (the generated text, or prompt and text decoded together).
+
+    ``numbered=True`` parses as the official scorer's GREEN object does once its sub-categories have
+    switched to "(1) ".."(6) " (see `OfficialGreenState`)."""
     cleaned = clean_completion(text)
     matched = _matched_count(cleaned)
-    significant = _error_counts(cleaned, SIGNIFICANT)
-    insignificant = _error_counts(cleaned, INSIGNIFICANT)
+    significant = _error_counts(cleaned, SIGNIFICANT, numbered)
+    insignificant = _error_counts(cleaned, INSIGNIFICANT, numbered)
     score = 0.0 if matched == 0 else matched / (matched + sum(significant))
     return GreenParse(score, matched, significant, insignificant)
+
+
+def switches_to_numbered(text: str) -> bool:
+    """Whether GREEN's summary step switches its sub-categories to "(1) ".."(6) " on this completion: its
+    significant-errors section exists, does not start with "No" and has no "(a)".."(f)" line."""
+    body = _section(clean_completion(text), SIGNIFICANT)
+    return body is not None and not body.startswith("No") and not re.search(_LETTERED, body)
+
+
+class OfficialGreenState:
+    """The official scorer's one GREEN object, replayed: its calls in order, each scored with the state it
+    starts with, then the state updated from the call's completions (GREEN's summary runs after scoring).
+
+        >>> state = OfficialGreenState()
+        >>> numbered = "[Clinically Significant Errors]:\\n(1) x: 1.\\n\\n[Matched Findings]:\\n2."
+        >>> lettered = "[Clinically Significant Errors]:\\n(a) x: 2.\\n\\n[Matched Findings]:\\n2."
+        >>> [p.score for p in state.call([numbered])], [p.score for p in state.call([lettered])]
+        ([0.6666666666666666], [1.0])
+    """
+
+    def __init__(self) -> None:
+        self.numbered = False
+        self.crashes = 0
+        """Calls on which the official GREEN's summary raises KeyError (see `summary_crashes`)."""
+
+    def call(self, completions: list[str]) -> list[GreenParse]:
+        """Parse one GREEN call's completions (one ``GREEN(refs, hyps)`` of the official script)."""
+        parses = [parse_completion(c, numbered=self.numbered) for c in completions]
+        self.crashes += summary_crashes(completions, numbered=self.numbered)
+        self.numbered = self.numbered or any(switches_to_numbered(c) for c in completions)
+        return parses
+
+
+def summary_crashes(completions: list[str], *, numbered: bool) -> bool:
+    """Whether the official GREEN's summary raises KeyError on this call, ending the official run.
+
+    The completion that switches the state builds its sentence dict with the lettered keys and adds only
+    the numbered categories it has lines for; completions after it in the call start with all six
+    numbered keys. So the summary looks up a missing "(k) " when the switch happens on the call's last
+    completion and that completion lacks a "(k)" line."""
+    if numbered:
+        return False
+    first = next((i for i, c in enumerate(completions) if switches_to_numbered(c)), None)
+    if first is None or first < len(completions) - 1:
+        return False
+    body = _section(clean_completion(completions[first]), SIGNIFICANT) or ""
+    present = {line[:4] for line in re.findall(r"\([1-6]\) .*", body)}
+    return len(present) < 6
+
+
+SKIPPED_PREFIX = "[harness: judge skipped this prompt: "
+
+
+def skipped_completion(reason: str) -> str:
+    """The completion a judge returns for a prompt it could not complete; it scores 0 and is listed."""
+    return f"{SKIPPED_PREFIX}{reason}]"
+
+
+def skipped_reason(completion: str) -> str | None:
+    """The reason in a `skipped_completion`, else None."""
+    return completion[len(SKIPPED_PREFIX):-1] if completion.startswith(SKIPPED_PREFIX) else None
 
 
 def format_completion(

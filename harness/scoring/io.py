@@ -43,8 +43,10 @@ def _require(path: str | Path, columns: list[str], wanted: tuple[str, ...], kind
 
 
 def read_report_csv(path: str | Path) -> list[tuple[str, str, str]]:
-    """(name, gt, generated) rows of a reference report CSV; empty cells become "" as in the reference."""
-    frame = _read_csv(path)
+    """(name, gt, generated) rows of a reference report CSV; empty cells become "" as in the reference.
+
+    Cells are read as text (``dtype=str``): a numeric-looking report stays as written ("1", not 1.0)."""
+    frame = _read_csv(path, dtype=str)
     _require(path, list(frame.columns), REPORT_COLUMNS, "report")
     frame = frame.fillna("")
     return [(str(r["name"]), str(r["gt"]), str(r["generated"])) for _, r in frame.iterrows()]

@@ -41,6 +41,26 @@ def default_cache_dir() -> Path:
     return Path(root) / "judge"
 
 
+def create_judge(name: str | None, options: Sequence[str] = (), *, load: bool = True) -> Judge:
+    """The judge plugin ``name`` (default: the official one) with ``KEY=VALUE`` options typed strictly by its
+    factory's signature (`harness.options`); with ``load``, its ``load()`` (when it has one) runs now, so a
+    judge that cannot load fails before anything is generated or scored."""
+    from harness import plugins
+    from harness.options import parse_pairs, typed_options
+
+    judge_name = name or default_judge_name()
+    entry = plugins.registry("judges").get(judge_name)
+    settings = typed_options(entry.load(), parse_pairs(options), what=f"judge '{judge_name}'")
+    try:
+        judge = entry.create(**settings)
+    except TypeError as exc:
+        raise HarnessError(f"judge '{judge_name}' rejected the options {settings}: {exc}") from None
+    loader = getattr(judge, "load", None)
+    if load and callable(loader):
+        loader()
+    return judge
+
+
 class Judge(Protocol):
     id: str
 
@@ -69,25 +89,35 @@ class JudgeStats:
 
 
 class CompletionCache:
-    """Completions of one judge on disk: a JSONL file of ``{"judge", "prompt_sha256", "completion"}``."""
+    """Completions of one judge on disk: a JSONL file of ``{"judge", "prompt_sha256", "completion"}``.
+
+    A torn last line (a crash mid-write) is ignored on reading and cut before the next append, so the
+    next entry starts on a line of its own; a bad line in the middle is an error (nothing is cut). Appends
+    hold a lock file, so two processes scoring at once interleave whole lines only."""
 
     def __init__(self, directory: str | Path, judge_id: str) -> None:
         slug = re.sub(r"[^A-Za-z0-9._-]+", "_", judge_id).strip("_")[:60]
         self.judge_id = judge_id
         self.path = Path(directory) / f"{slug}-{prompt_key(judge_id)[:12]}.jsonl"
         self._entries: dict[str, str] = {}
-        if self.path.exists():
-            self._read()
+        self._valid = self._read() if self.path.exists() else 0
 
-    def _read(self) -> None:
-        with self.path.open("rb") as handle:
-            for raw in handle:
-                try:
-                    entry = json.loads(raw)
-                except ValueError:
-                    continue  # a line torn by a crash mid-write
-                if isinstance(entry, dict) and entry.get("judge") == self.judge_id:
-                    self._entries[entry["prompt_sha256"]] = entry["completion"]
+    def _read(self) -> int:
+        """Load the entries; returns the byte length of the newline-terminated lines (all valid)."""
+        *complete, _torn = self.path.read_bytes().split(b"\n")
+        for number, raw in enumerate(complete, start=1):
+            if not raw.strip():
+                continue
+            try:
+                entry = json.loads(raw)
+                if entry.get("judge") == self.judge_id:
+                    self._entries[str(entry["prompt_sha256"])] = str(entry["completion"])
+            except (ValueError, KeyError, AttributeError) as exc:
+                raise HarnessError(
+                    f"judge cache {self.path} line {number} is corrupt ({type(exc).__name__}); "
+                    "delete the file to rebuild it"
+                ) from None
+        return sum(len(raw) + 1 for raw in complete)
 
     def get(self, key: str) -> str | None:
         return self._entries.get(key)
@@ -97,26 +127,60 @@ class CompletionCache:
 
     def add(self, items: Iterable[tuple[str, str]]) -> None:
         """Append (prompt key, completion) pairs and flush them to disk before returning."""
+        from filelock import FileLock
+
         items = list(items)
         lines = "".join(
             json.dumps({"judge": self.judge_id, "prompt_sha256": k, "completion": c}, ensure_ascii=False) + "\n"
             for k, c in items
         )
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(lines)
-            handle.flush()
-            os.fsync(handle.fileno())
+        data = lines.encode("utf-8")
+        with FileLock(str(self.path) + ".lock"):
+            size = self.path.stat().st_size if self.path.exists() else 0
+            if size != self._valid:  # another process appended, or a torn tail: re-read, cut the tail
+                self._valid = self._read()
+            with self.path.open("ab") as handle:
+                handle.truncate(self._valid)
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            self._valid += len(data)
         self._entries.update(items)
 
 
+OFFICIAL_BATCH_SIZE = 8
+"""green_score's batch size: the official scorer's batches within one GREEN call."""
+
+
+def batching_mode(judge: Judge) -> str:
+    """``official`` for a judge whose completions depend on its batch (it declares ``batching = "official"``)."""
+    return "official" if getattr(judge, "batching", "default") == "official" else "default"
+
+
+def official_batches(calls: Sequence[Sequence[str]]) -> list[list[str]]:
+    """The batches green_score sends for the official script's GREEN calls: each call in order, 8 at a time."""
+    return [list(call[s:s + OFFICIAL_BATCH_SIZE]) for call in calls for s in range(0, len(call), OFFICIAL_BATCH_SIZE)]
+
+
+def batch_key(batch: Sequence[str], index: int) -> str:
+    """Cache key of the prompt at ``index`` of an official batch: the whole batch decides its completion."""
+    return hashlib.sha256("\0".join(["official", str(index), *batch]).encode("utf-8")).hexdigest()
+
+
 class GreenScorer:
-    """GREEN scores for (reference, candidate) pairs through one judge.
+    """GREEN completions for (reference, candidate) pairs through one judge.
 
-    ``cache_dir=None`` keeps completions in memory only (still sent once per distinct prompt)."""
+    ``cache_dir=None`` keeps completions in memory only (still sent once per distinct prompt). Prompts go to
+    the judge ``batch_size`` at a time (default: the judge's own ``batch_size``, else 8). A judge in
+    ``official`` batching mode is sent the official scorer's batches, duplicates included, and cached per
+    batch position."""
 
-    def __init__(self, judge: Judge, cache_dir: str | Path | None = None, batch_size: int = 8,
+    def __init__(self, judge: Judge, cache_dir: str | Path | None = None, batch_size: int | None = None,
                  progress: bool = True) -> None:
+        if batch_size is None:
+            own = getattr(judge, "batch_size", None)
+            batch_size = own if isinstance(own, int) and not isinstance(own, bool) and own > 0 else 8
         if batch_size < 1:
             raise HarnessError(f"judge batch size must be at least 1, got {batch_size}")
         self.judge = judge
@@ -129,6 +193,10 @@ class GreenScorer:
     @property
     def judge_id(self) -> str:
         return self.judge.id
+
+    @property
+    def batching(self) -> str:
+        return batching_mode(self.judge)
 
     def _lookup(self, key: str) -> str | None:
         if key in self._memory:
@@ -143,20 +211,41 @@ class GreenScorer:
         self.stats.prompts += len(prompts)
         self.stats.distinct += len(distinct)
         self.stats.cached += len(distinct) - len(missing)
-        self._send(missing)
+        # Longest first: batches of similar lengths pad less, and the slowest batches show up early in the ETA.
+        order = sorted(missing.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        self._send([order[s:s + self.batch_size] for s in range(0, len(order), self.batch_size)])
         return [self._lookup(k) or "" for k in keys]
 
-    def _send(self, missing: dict[str, str]) -> None:
-        if not missing:
+    def complete_calls(self, calls: Sequence[Sequence[str]]) -> list[list[str]]:
+        """Completions for the official script's GREEN calls (lists of prompts, in its order), grouped alike.
+
+        Default mode: every distinct prompt once (`complete`). Official mode: `official_batches`, each sent
+        as it is unless every position is cached."""
+        if self.batching != "official":
+            flat = iter(self.complete([p for call in calls for p in call]))
+            return [[next(flat) for _ in call] for call in calls]
+        batches = official_batches(calls)
+        keyed = [[(batch_key(batch, i), p) for i, p in enumerate(batch)] for batch in batches]
+        distinct = {k for batch in keyed for k, _ in batch}
+        missing: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+        for batch in keyed:
+            if any(self._lookup(k) is None for k, _ in batch):
+                missing.setdefault(tuple(k for k, _ in batch), batch)
+        self.stats.prompts += sum(len(b) for b in batches)
+        self.stats.distinct += len(distinct)
+        self.stats.cached += len(distinct) - sum(len(b) for b in missing.values())
+        self._send(list(missing.values()))
+        flat = iter(self._lookup(k) or "" for batch in keyed for k, _ in batch)
+        return [[next(flat) for _ in call] for call in calls]
+
+    def _send(self, batches: list[list[tuple[str, str]]]) -> None:
+        if not batches:
             return
         from tqdm.auto import tqdm
 
-        # Longest first: batches of similar lengths pad less, and the slowest batches show up early in the ETA.
-        order = sorted(missing.items(), key=lambda kv: (-len(kv[1]), kv[0]))
-        with tqdm(total=len(order), desc=f"GREEN judge ({self.judge.id})", unit="prompt",
+        with tqdm(total=sum(len(b) for b in batches), desc=f"GREEN judge ({self.judge.id})", unit="prompt",
                   disable=not self.progress) as bar:
-            for start in range(0, len(order), self.batch_size):
-                batch = order[start:start + self.batch_size]
+            for batch in batches:
                 completions = self.judge.complete([p for _, p in batch])
                 if not isinstance(completions, list) or len(completions) != len(batch):
                     got = len(completions) if isinstance(completions, list) else type(completions).__name__

@@ -11,8 +11,13 @@ there are none) and `green` is the mean over cases. `organs` is the official per
 of an organ's score over the cases whose reference has it. `organs_all_cases` is the Med3DVLM README's
 table: every organ seen in any report, averaged over all cases with 0 where the organ was not scored.
 
-All pairs of a run go to the judge in one `GreenScorer.score_pairs` call, so each distinct prompt is
-sent once.
+The official scorer keeps one GREEN object for the whole run, whose state changes after a numbered
+completion (`harness.scoring.green.OfficialGreenState`): `green`, `organs` and `organs_all_cases` replay
+the official script's GREEN calls in its order (cases in file order; per case one call for the organs in
+both reports, in the generated report's order, then one call per organ only in the generated report) and
+carry that state. `green_stateless`, `organs_stateless` and `organs_all_cases_stateless` parse each
+completion on its own. All prompts of a run go to the judge through one `GreenScorer.complete_calls`, so
+each distinct prompt is sent once (in default batching) and the state machine replays the completions.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from harness.scoring.green import OfficialGreenState, make_prompt, parse_completion, skipped_reason
 from harness.scoring.judging import GreenScorer
 
 TASK = "flare_report"
@@ -69,50 +75,99 @@ def _case_plan(reference: Report, generated: Report) -> tuple[list[tuple[str, st
     return judged, omitted
 
 
-def score_reports(items: Sequence[tuple[str, Report, Report]], scorer: GreenScorer) -> dict[str, Any]:
-    """Score (case_id, reference report, generated report) triples; returns the DESIGN scores object.
+def _case_calls(reference: Report, judged: list[tuple[str, str, str]]) -> list[int]:
+    """Sizes of the official script's GREEN calls for one case: one call for the organs in both reports
+    (when there are any), then one call per organ only in the generated report."""
+    gt = parse_organs(reference)
+    both = sum(organ in gt for organ, _, _ in judged)
+    return ([both] if both else []) + [1] * (len(judged) - both)
 
-    Keys: task, green, organs, organs_all_cases, n_cases, judge (FIXED); per_case (case_id -> score and
-    organ scores; a repeated case id gets ``#2``, ``#3``... so every row stays), judge_calls (the scorer's
-    traffic for this call) and judge_calls_reference (what the reference scorer would send: one prompt per
-    judged organ, no deduplication or cache)."""
-    plans = [_case_plan(reference, generated) for _, reference, generated in items]
-    pairs = [(ref, cand) for judged, _ in plans for _, ref, cand in judged]
-    before = dataclasses.replace(scorer.stats)
-    parses = iter(scorer.score_pairs(pairs))
 
-    per_case: dict[str, dict[str, Any]] = {}
-    case_scores: list[float] = []
-    organ_scores: list[dict[str, float]] = []
-    for (case_id, _, _), (judged, omitted) in zip(items, plans, strict=True):
-        organs = {organ: next(parses).score for organ, _, _ in judged}
-        organs.update({organ: 0.0 for organ in omitted})
-        score = sum(organs.values()) / (len(organs) or 1)
-        case_scores.append(score)
-        organ_scores.append(organs)
-        per_case[_unique(per_case, case_id)] = {"score": score, "organs": organs}
-
-    official_totals: dict[str, float] = {}
-    official_counts: dict[str, int] = {}
+def _aggregate(items: Sequence[tuple[str, Report, Report]], organ_scores: list[dict[str, float]]
+               ) -> tuple[float, dict[str, float], dict[str, float], list[float]]:
+    """green, organs (official: over cases whose reference has the organ), organs_all_cases, case scores."""
+    case_scores = [sum(o.values()) / (len(o) or 1) for o in organ_scores]
+    totals: dict[str, float] = {}
+    counts: dict[str, int] = {}
     for (_, reference, _), organs in zip(items, organ_scores, strict=True):
         for organ in parse_organs(reference):
-            official_totals[organ] = official_totals.get(organ, 0.0) + organs[organ]
-            official_counts[organ] = official_counts.get(organ, 0) + 1
+            totals[organ] = totals.get(organ, 0.0) + organs[organ]
+            counts[organ] = counts.get(organ, 0) + 1
     all_totals: dict[str, float] = {}
     for organs in organ_scores:
         for organ, value in organs.items():
             all_totals[organ] = all_totals.get(organ, 0.0) + value
-
     n = len(items)
+    return (sum(case_scores) / n if n else 0.0, {o: totals[o] / counts[o] for o in totals},
+            {o: t / n for o, t in all_totals.items()}, case_scores)
+
+
+def score_reports(items: Sequence[tuple[str, Report, Report]], scorer: GreenScorer) -> dict[str, Any]:
+    """Score (case_id, reference report, generated report) triples; returns the DESIGN scores object.
+
+    Keys: task, green, organs, organs_all_cases, n_cases, judge (FIXED), the official figures: the
+    official script's GREEN calls replayed through `OfficialGreenState`. Beside them the order-independent
+    figures, each completion parsed on its own: green_stateless, organs_stateless,
+    organs_all_cases_stateless. Also per_case (case_id -> official score and organ scores, and the
+    stateless score; a repeated case id gets ``#2``, ``#3``... so every row stays), official_summary_crashes
+    (GREEN calls on which the official script raises KeyError in GREEN's summary and stops), judge_batching,
+    judge_skipped (prompts the judge could not complete: case, organ, reason; they score 0), judge_calls
+    (the scorer's traffic for this call) and judge_calls_reference (what the reference scorer would send:
+    one prompt per judged organ, no deduplication or cache)."""
+    plans = [_case_plan(reference, generated) for _, reference, generated in items]
+    prompts: list[list[str]] = []
+    for (_, reference, _), (judged, _) in zip(items, plans, strict=True):
+        case_prompts = [make_prompt(ref, cand) for _, ref, cand in judged]
+        start = 0
+        for size in _case_calls(reference, judged):
+            prompts.append(case_prompts[start:start + size])
+            start += size
+    before = dataclasses.replace(scorer.stats)
+    calls = scorer.complete_calls(prompts)
+
+    state = OfficialGreenState()
+    official = iter([p.score for call in calls for p in state.call(call)])
+    stateless = iter([parse_completion(c).score for call in calls for c in call])
+    completions = iter([c for call in calls for c in call])
+
+    per_case: dict[str, dict[str, Any]] = {}
+    organ_scores: list[dict[str, float]] = []
+    organ_stateless: list[dict[str, float]] = []
+    skipped: list[dict[str, str]] = []
+    for (case_id, _, _), (judged, omitted) in zip(items, plans, strict=True):
+        organs: dict[str, float] = {}
+        loose: dict[str, float] = {}
+        for organ, _, _ in judged:
+            organs[organ], loose[organ] = next(official), next(stateless)
+            reason = skipped_reason(next(completions))
+            if reason is not None:
+                skipped.append({"case_id": case_id, "organ": organ, "reason": reason})
+        for organ in omitted:
+            organs[organ] = loose[organ] = 0.0
+        organ_scores.append(organs)
+        organ_stateless.append(loose)
+        per_case[_unique(per_case, case_id)] = {
+            "score": sum(organs.values()) / (len(organs) or 1), "organs": organs,
+            "score_stateless": sum(loose.values()) / (len(loose) or 1),
+        }
+
+    green, by_organ, all_cases, _ = _aggregate(items, organ_scores)
+    green_stateless, by_organ_stateless, all_cases_stateless, _ = _aggregate(items, organ_stateless)
     return {
         "task": TASK,
-        "green": sum(case_scores) / n if n else 0.0,
-        "organs": {organ: official_totals[organ] / official_counts[organ] for organ in official_totals},
-        "organs_all_cases": {organ: total / n for organ, total in all_totals.items()},
-        "n_cases": n,
+        "green": green,
+        "organs": by_organ,
+        "organs_all_cases": all_cases,
+        "n_cases": len(items),
         "judge": scorer.judge_id,
+        "green_stateless": green_stateless,
+        "organs_stateless": by_organ_stateless,
+        "organs_all_cases_stateless": all_cases_stateless,
+        "official_summary_crashes": state.crashes,
+        "judge_batching": scorer.batching,
+        "judge_skipped": skipped,
         "judge_calls": scorer.stats.minus(before).to_json(),
-        "judge_calls_reference": len(pairs),
+        "judge_calls_reference": sum(len(call) for call in prompts),
         "per_case": per_case,
     }
 

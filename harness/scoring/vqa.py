@@ -21,6 +21,11 @@ Official semantics (medfm-flare/FLARE25-MLLM3D eval_vqa.py, reference/flare_scor
   as missing ("", "None", "NA", "nan", ...) is NaN, which the scorer reads as the label "nan"; a single
   space is no prediction.
 
+Beyond the official script: cases are keyed by their relative id without extension, so two cases whose
+files share a name in different folders stay apart (a row naming only the file is refused as ambiguous);
+a row whose scope is not exactly "global" or "local" is refused (the official script drops it).
+``local_separator=","`` scores old submissions written before the organisers' "fix VQA eval" commit.
+
 Strict variants (``*_strict``): every question of every case given in ``cases`` counts, 0 when no row
 answers it; only the first row of a question counts; a repeated label (prediction or answer) counts once.
 """
@@ -38,12 +43,25 @@ from harness.errors import HarnessError
 TASK = "flare_vqa"
 
 
+LOCAL_SEPARATORS = {"|": "official, since the organisers' 'fix VQA eval' commit (2025-06-23)",
+                    ",": "before that commit: for scoring old submissions"}
+"""Separators between the answers of a local chain in a prediction."""
+
+SCOPES = ("global", "local")
+
+
 def canonical_case_id(case_id: Any) -> str:
     """The reference's case key: the file name without ".nii.gz", else without its last suffix."""
+    return Path(relative_case_id(case_id)).name
+
+
+def relative_case_id(case_id: Any) -> str:
+    """The case id with its folders kept and its extension removed (".nii.gz", else the last suffix)."""
     if not isinstance(case_id, str) or not case_id:
         raise HarnessError(f"prediction row has case_id {case_id!r}; every row needs a case id string")
-    name = Path(case_id).name
-    return name[: -len(".nii.gz")] if name.endswith(".nii.gz") else Path(name).stem
+    path = Path(case_id.replace("\\", "/"))
+    name = path.name[: -len(".nii.gz")] if path.name.endswith(".nii.gz") else Path(path.name).stem
+    return str(path.with_name(name)) if path.name else name
 
 
 def _na_strings() -> frozenset[str]:
@@ -78,9 +96,9 @@ def global_row_score(prediction: Any, answers: Sequence[str], *, strict: bool = 
     return sum(label in references for label in labels) / max(len(labels), len(references))
 
 
-def local_row_score(prediction: Any, chain_answers: Sequence[str]) -> float:
+def local_row_score(prediction: Any, chain_answers: Sequence[str], separator: str = "|") -> float:
     """One local chain: 0 if the root answer is wrong, else the share of positions answered right."""
-    answers = [_norm(p) for p in str(as_read_from_csv(prediction)).split("|")]
+    answers = [_norm(p) for p in str(as_read_from_csv(prediction)).split(separator)]
     references = [_norm(a) for a in chain_answers]
     if answers[0] != references[0]:
         return 0.0
@@ -117,19 +135,44 @@ def _question_id(row: Mapping[str, Any]) -> int:
 
 
 class _Truth:
-    """The ground truth keyed as the reference keys it (canonical id; a later record with the same id wins)."""
+    """The ground truth keyed by relative case id without extension (a later record with the same id wins).
+
+    A prediction row's id matches the case whose id it equals, ends with (after a '/') or is the end of;
+    the official scorer keys by file name alone, which merges cases sharing a file name in different
+    folders. Such a row matching several cases is refused."""
 
     def __init__(self, cases: Sequence[Case]) -> None:
-        self.cases = {canonical_case_id(c.case_id): c for c in cases}
+        self.cases = {relative_case_id(c.case_id): c for c in cases}
+        self._by_name: dict[str, list[str]] = {}
+        for cid in self.cases:
+            self._by_name.setdefault(Path(cid).name, []).append(cid)
         self._chains: dict[str, dict[int, list[int]]] = {}
+        self._resolved: dict[str, str] = {}
+
+    def resolve(self, case_id: Any) -> str:
+        """The ground-truth id a prediction row's case id names."""
+        row = relative_case_id(case_id)
+        if row in self._resolved:
+            return self._resolved[row]
+        if row in self.cases:
+            found = [row]
+        else:
+            found = [cid for cid in self._by_name.get(Path(row).name, [])
+                     if row.endswith("/" + cid) or cid.endswith("/" + row)]
+        if not found:
+            raise HarnessError(
+                f"case '{case_id}' of the predictions is not in the ground truth; pass the records it comes from"
+            )
+        if len(found) > 1:
+            raise HarnessError(
+                f"case '{case_id}' of the predictions matches {len(found)} ground-truth cases ({', '.join(found)}); "
+                "write the case id with its folder"
+            )
+        self._resolved[row] = found[0]
+        return found[0]
 
     def case(self, cid: str) -> Case:
-        try:
-            return self.cases[cid]
-        except KeyError:
-            raise HarnessError(
-                f"case '{cid}' of the predictions is not in the ground truth; pass the records it comes from"
-            ) from None
+        return self.cases[cid]
 
     def global_answers(self, cid: str) -> list[str]:
         case = self.case(cid)
@@ -151,34 +194,51 @@ def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def score_vqa(rows: Sequence[Mapping[str, Any]], cases: Sequence[Case]) -> dict[str, Any]:
-    """Score prediction rows (case_id, scope, question_id, question, prediction) against FLARE records."""
+def _scope(row: Mapping[str, Any]) -> str:
+    scope = row.get("scope")
+    if scope not in SCOPES:
+        raise HarnessError(
+            f"prediction row of case {row.get('case_id')} has scope {scope!r}; the scope is 'global' or 'local'"
+        )
+    return scope
+
+
+def score_vqa(rows: Sequence[Mapping[str, Any]], cases: Sequence[Case], *, local_separator: str = "|"
+              ) -> dict[str, Any]:
+    """Score prediction rows (case_id, scope, question_id, question, prediction) against FLARE records.
+
+    ``local_separator`` splits a local prediction into the chain's answers: '|' (official) or ','
+    (before the organisers' "fix VQA eval" commit, for old submissions); it is recorded in the scores."""
+    if local_separator not in LOCAL_SEPARATORS:
+        raise HarnessError(f"local separator {local_separator!r}: choose '|' (official) or ',' (before 'fix VQA eval')")
     truth = _Truth(cases)
+    scopes = [_scope(r) for r in rows]
     per_case: dict[str, dict[str, list[float]]] = {}
 
     def case_entry(cid: str) -> dict[str, list[float]]:
         return per_case.setdefault(cid, {"global": [], "local": []})
 
     global_scores: list[float] = []
-    for row in (r for r in rows if r.get("scope") == "global"):
-        cid = canonical_case_id(row.get("case_id"))
+    for row in (r for r, scope in zip(rows, scopes, strict=True) if scope == "global"):
+        cid = truth.resolve(row.get("case_id"))
         score = global_row_score(row.get("prediction"), truth.global_answers(cid))
         global_scores.append(score)
         case_entry(cid)["global"].append(score)
 
     # The reference groups local rows by the raw case id (sorted), keeping file order within a case.
-    local_rows = sorted((r for r in rows if r.get("scope") == "local"), key=lambda r: str(r.get("case_id")))
+    local_rows = sorted((r for r, scope in zip(rows, scopes, strict=True) if scope == "local"),
+                        key=lambda r: str(r.get("case_id")))
     local_scores: list[float] = []
     for row in local_rows:
-        cid = canonical_case_id(row.get("case_id"))
+        cid = truth.resolve(row.get("case_id"))
         root = _question_id(row)
         if root not in truth.chains(cid):
             continue  # not a chain root: the reference skips the row
-        score = local_row_score(row.get("prediction"), truth.chain_answers(cid, root))
+        score = local_row_score(row.get("prediction"), truth.chain_answers(cid, root), local_separator)
         local_scores.append(score)
         case_entry(cid)["local"].append(score)
 
-    strict_global, strict_local = _strict_scores(rows, truth)
+    strict_global, strict_local = _strict_scores(rows, truth, local_separator)
     return {
         "task": TASK,
         "global_accuracy": _mean(global_scores),
@@ -189,6 +249,7 @@ def score_vqa(rows: Sequence[Mapping[str, Any]], cases: Sequence[Case]) -> dict[
         "local_accuracy_strict": _mean(strict_local),
         "n_global_strict": len(strict_global),
         "n_local_strict": len(strict_local),
+        "local_separator": local_separator,
         "per_case": {cid: _case_summary(entry) for cid, entry in per_case.items()},
     }
 
@@ -203,12 +264,13 @@ def _case_summary(entry: dict[str, list[float]]) -> dict[str, float | int]:
     return summary
 
 
-def _strict_scores(rows: Sequence[Mapping[str, Any]], truth: _Truth) -> tuple[list[float], list[float]]:
+def _strict_scores(rows: Sequence[Mapping[str, Any]], truth: _Truth, separator: str
+                   ) -> tuple[list[float], list[float]]:
     """Every case's first global question and every chain count once; unanswered ones score 0."""
     first_global: dict[str, Any] = {}
     first_local: dict[tuple[str, int], Any] = {}
     for row in rows:
-        cid = canonical_case_id(row.get("case_id"))
+        cid = truth.resolve(row.get("case_id"))
         if row.get("scope") == "global":
             first_global.setdefault(cid, row.get("prediction"))
         elif row.get("scope") == "local":
@@ -224,6 +286,7 @@ def _strict_scores(rows: Sequence[Mapping[str, Any]], truth: _Truth) -> tuple[li
         for root in truth.chains(cid):
             answered = (cid, root) in first_local
             local_scores.append(
-                local_row_score(first_local[(cid, root)], truth.chain_answers(cid, root)) if answered else 0.0
+                local_row_score(first_local[(cid, root)], truth.chain_answers(cid, root), separator)
+                if answered else 0.0
             )
     return global_scores, local_scores
