@@ -78,10 +78,15 @@ class RunDir:
         return data
 
     def start(self, fingerprint: dict[str, Any], *, overwrite: bool = False) -> None:
-        """Refuse a folder that holds another run's predictions; record this run's fingerprint."""
-        if overwrite and self.rank == 0:
+        """Refuse a folder that holds another run's predictions; record this run's fingerprint. With
+        ``overwrite`` rank 0 clears the folder and every other rank its own predictions file."""
+        if overwrite:
             self._clear()
+            if self.rank != 0:  # rank 0 may not have cleared run.json yet
+                self.started = True
+                return
         saved = self._saved()
+        fresh = saved is None
         if saved is None:
             leftovers = sorted(p.name for p in self.path.glob("predictions*.jsonl"))
             if leftovers:
@@ -98,7 +103,7 @@ class RunDir:
                     f"{self.path} holds predictions of another run ({where}: {_brief(old)} there, {_brief(new)} "
                     f"now); pass --overwrite to start again, or another --out"
                 )
-        if self.rank == 0:
+        if self.rank == 0 and fresh:
             write_json_atomic(self.run_file, saved)
         self.started = True
 
@@ -116,10 +121,11 @@ class RunDir:
         return round(sum(float(item.get("wall_time_s", 0.0)) for item in invocations), 3)
 
     def _clear(self) -> None:
-        for name in OUTPUTS:
-            (self.path / name).unlink(missing_ok=True)
-        for path in self.path.glob("predictions.rank*.jsonl"):
-            path.unlink()
+        """Each rank removes its own predictions file (another rank may be writing its own already)."""
+        (self.path / f"predictions.rank{self.rank}.jsonl").unlink(missing_ok=True)
+        if self.rank == 0:
+            for name in OUTPUTS:
+                (self.path / name).unlink(missing_ok=True)
 
 
 def first_difference(old: Any, new: Any, where: str = "") -> tuple[str, Any, Any] | None:

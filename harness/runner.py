@@ -252,27 +252,37 @@ def run(config: RunConfig, *, progress: bool = True, generator: Any = None) -> d
         model_info = generator.model_info(config.model)
         style = config.style or generator.recipe.prompt_style
         folder.start(fingerprint(model_info, task, style, decoding, data_info), overwrite=config.overwrite)
+        stores = _stores(folder.path, dist)  # a damaged predictions file stops the run here, before any change
         batch_size = auto_batch_size(generator.device) if config.batch_size == "auto" else int(config.batch_size)
         try:
-            return _generate_and_score(config, task, judge, generator, model_info, folder, dist, cases, data_info,
-                                       requests, decoding, batch_size, progress, started)
+            return _generate_and_score(config, task, judge, generator, model_info, folder, stores, dist, cases,
+                                       data_info, requests, decoding, batch_size, progress, started)
         finally:
             if not folder.timed:  # an interrupted invocation's time still counts; a full disk must not mask the error
                 with contextlib.suppress(OSError):
                     folder.add_wall_time(time.perf_counter() - started)
 
 
+def _stores(out_dir: Path, dist: Distributed) -> tuple[PredictionStore, PredictionStore]:
+    """(this rank's store, the merged store); the same store without torchrun."""
+    if dist.world_size == 1:
+        store = PredictionStore(out_dir / "predictions.jsonl")
+        return store, store
+    return (PredictionStore(out_dir / f"predictions.rank{dist.rank}.jsonl"),
+            PredictionStore(out_dir / "predictions.jsonl"))
+
+
 def _generate_and_score(config: RunConfig, task: Any, judge: Any, generator: Any, model_info: dict[str, Any],
-                        folder: RunDir, dist: Distributed, cases: Sequence[Any], data_info: dict[str, Any],
-                        requests: Sequence[Request], decoding: dict[str, Any], batch_size: int, progress: bool,
-                        started: float) -> dict[str, Any]:
+                        folder: RunDir, stores: tuple[PredictionStore, PredictionStore], dist: Distributed,
+                        cases: Sequence[Any], data_info: dict[str, Any], requests: Sequence[Request],
+                        decoding: dict[str, Any], batch_size: int, progress: bool, started: float) -> dict[str, Any]:
     out_dir = folder.path
+    store, merged = stores
     if dist.world_size > 1:
         _init_process_group()
-    store_path = out_dir / ("predictions.jsonl" if dist.world_size == 1 else f"predictions.rank{dist.rank}.jsonl")
-    store = PredictionStore(store_path)
-    merged = PredictionStore(out_dir / "predictions.jsonl") if dist.world_size > 1 else store
-    todo = [r for r in dist.shard(requests) if r.key not in store.done and r.key not in merged.done]
+    # With --overwrite another rank may read the merged file before rank 0 removed it: only rank 0 trusts it then.
+    merged_done = merged.done if not (config.overwrite and dist.rank != 0) else set()
+    todo = [r for r in dist.shard(requests) if r.key not in store.done and r.key not in merged_done]
     if judge is not None and callable(getattr(judge, "load", None)) and dist.rank == 0:
         judge.load()  # a judge that cannot load fails now, not after hours of generation
     generator.generate_all(task, todo, store, batch_size=batch_size, progress=progress and dist.rank == 0)
