@@ -112,7 +112,8 @@ def split_pair(pair: str, option: str = "--set") -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
-def parse_settings(pairs: Sequence[str], specs: Mapping[str, Setting], *, option: str = "--set") -> dict[str, Any]:
+def parse_settings(pairs: Sequence[str], specs: Mapping[str, Setting], *, option: str = "--set",
+                   noun: str = "setting") -> dict[str, Any]:
     """Typed values for ``KEY=VALUE`` pairs; nested keys (``llm_options.model_id``) become dicts."""
     out: dict[str, Any] = {}
     for pair in pairs:
@@ -120,7 +121,7 @@ def parse_settings(pairs: Sequence[str], specs: Mapping[str, Setting], *, option
         head, dot, sub = key.partition(".")
         spec = specs.get(head)
         if spec is None or (spec.kind == "nested") != bool(dot) or (dot and not sub):
-            raise HarnessError(f"{option} {key}: unknown setting; settings are: {_listing(specs)}")
+            raise HarnessError(f"{option} {key}: unknown {noun} '{key}'; settings are: {_listing(specs)}")
         if dot:
             out.setdefault(head, {})[sub] = spec.parse(key, text, option)
         else:

@@ -43,7 +43,7 @@ BAD_OPTIONS = [
     (["--set", "do_sample=maybe"], ["do_sample=maybe", "true or false"]),
     (["--set", "decoding=sampled"], ["decoding=sampled", "greedy, reference"]),
     (["--set", "on_bad_case=raise"], ["on_bad_case=raise", "error, skip"]),
-    (["--set", "llm_options=x"], ["llm_options", "unknown setting"]),
+    (["--set", "llm_options=x"], ["llm_options", "unknown setting 'llm_options'"]),
     (["--set", "oops"], ["--set", "KEY=VALUE", "oops"]),
     (["--on-bad-case", "raise"], ["--on-bad-case", "raise"]),
     (["--device", "nonsense"], ["--device nonsense"]),

@@ -50,7 +50,8 @@ def finetune_command(model_name: str, task_name: str, data: str, out_dir: str, s
     from harness.training.config import RUN_FIELDS, TrainConfig
 
     overrides = {key: value for key, value in options.items() if value is not None}
-    overrides.update(parse_settings(settings, settings_of_dataclass(TrainConfig, exclude=RUN_FIELDS)))
+    overrides.update(parse_settings(settings, settings_of_dataclass(TrainConfig, exclude=RUN_FIELDS),
+                                    noun="training setting"))
     cfg = resolve_run(model_name, task=task_name, data=data, out_dir=out_dir, overrides=overrides, resume=resume)
     if dry_run:
         click.echo(plan(cfg, init=init))
