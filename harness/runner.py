@@ -173,17 +173,18 @@ def decoding_overrides(task: Any, config: RunConfig) -> dict[str, Any]:
     return {**base, **config.decoding}
 
 
-def decoding_by_scope(requests: Sequence[Request], seed: int | None) -> dict[str, dict[str, Any]]:
-    """``{scope: {"strategy": "greedy"|"sampled", **options}}`` as the requests of each scope generate."""
-    out: dict[str, dict[str, Any]] = {}
+def decoding_by_scope(requests: Sequence[Request], seed: int | None) -> dict[str, Any]:
+    """``{scope: {"strategy": "greedy"|"sampled", **options}}`` as the requests of each scope generate; a
+    scope whose requests decode in several ways gets the list of its distinct settings."""
+    found: dict[str, list[dict[str, Any]]] = {}
     for request in requests:
         sampled = bool(request.decoding.get("do_sample"))
         entry = {"strategy": "sampled" if sampled else "greedy", **request.decoding,
                  **({"seed": seed} if sampled else {})}
-        if out.setdefault(request.scope, entry) != entry:
-            raise HarnessError(f"requests of scope '{request.scope}' use different decoding options; a task's "
-                               f"scope must decode one way")
-    return out
+        variants = found.setdefault(request.scope, [])
+        if entry not in variants:
+            variants.append(entry)
+    return {scope: variants[0] if len(variants) == 1 else variants for scope, variants in found.items()}
 
 
 def check_device(device: str | None) -> None:

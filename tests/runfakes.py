@@ -7,6 +7,7 @@ helpers of tests/badinput.py check.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ class FakeGenerator:
         self.answer = answer
         self.fail_after = fail_after
         self.generated: list[str] = []
+        self.configs: list[Any] = []
+        """The run configurations this model was loaded for."""
 
     def model_info(self, requested: str) -> dict[str, Any]:
         return {"name": self.recipe.name, "requested": requested, "encoder": "e", "projector": "p", "llm": "l",
@@ -61,7 +64,9 @@ def install_fakes(monkeypatch: pytest.MonkeyPatch) -> dict[str, FakeGenerator]:
     made: dict[str, FakeGenerator] = {}
 
     def load(config: Any) -> FakeGenerator:
-        return made.setdefault(config.model, FakeGenerator(config.model))
+        generator = made.setdefault(config.model, FakeGenerator(config.model))
+        generator.configs.append(config)
+        return generator
 
     monkeypatch.setattr(harness.runner, "load_generator", load)
     return made
@@ -71,6 +76,11 @@ def cli(capsys, *args: str) -> subprocess.CompletedProcess:
     from harness.cli.main import main
 
     capsys.readouterr()
-    code = main(list(args))
+    environ = dict(os.environ)  # the CLI sets progress-bar and logging switches for its process
+    try:
+        code = main(list(args))
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
     captured = capsys.readouterr()
     return subprocess.CompletedProcess(["harness", *args], code, captured.out, captured.err)
