@@ -58,6 +58,8 @@ class RunConfig:
     device: str | None = None
     dtype: str | None = None
     judge: str | None = None
+    judge_options: dict[str, Any] = field(default_factory=dict)
+    """Options of the judge's factory (``--judge-option KEY=VALUE``), checked by the judge plugin."""
     split: str | None = None
     on_bad_case: str = "error"
     """``error``: an unreadable image stops the run; ``skip``: it is left out and listed in the result."""
@@ -239,7 +241,7 @@ def run(config: RunConfig, *, progress: bool = True, generator: Any = None) -> d
     config.validate()
     check_device(config.device)
     task = plugins.registry("tasks").create(config.task)
-    judge = make_judge(task, config.judge)  # fail fast, before any generation
+    judge = make_judge(task, config.judge, config.judge_options)  # fail fast, before any generation
     dist = Distributed.from_env()
     with RunDir(config.resolved_out_dir(), rank=dist.rank) as folder:
         cases, data_info = load_data(config.data or getattr(task, "default_data", None), config.split, config.limit)
@@ -372,7 +374,7 @@ def _check_model_name(name: str) -> None:
         plugins.registry("models").get(name)
 
 
-def make_judge(task: Any, name: str | None) -> Any:
+def make_judge(task: Any, name: str | None, options: dict[str, Any] | None = None) -> Any:
     """The task's judge (resolved, not yet loaded), or None for a task that needs none."""
     if not getattr(task, "needs_judge", False):
         return None
@@ -380,7 +382,10 @@ def make_judge(task: Any, name: str | None) -> Any:
         from harness.scoring.judging import default_judge_name
 
         name = getattr(task, "default_judge", None) or default_judge_name()
-    return plugins.registry("judges").create(name)
+    try:
+        return plugins.registry("judges").create(name, **(options or {}))
+    except TypeError as exc:
+        raise HarnessError(f"--judge-option: judge '{name}' rejected the options {options}: {exc}") from None
 
 
 def case_ids_sha256(case_ids: Sequence[str]) -> str:

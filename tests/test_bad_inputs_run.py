@@ -50,6 +50,8 @@ BAD_OPTIONS = [
     (["--seed", "-2"], ["--seed"]),
     (["--task", "flare_vqa,flare_vqa"], ["--task", "each once"]),
     (["--task", "flare_vqq"], ["flare_vqq"]),
+    (["--task", "flare_report", "--judge", "lexical", "--judge-option", "bogus=1"], ["--judge-option", "lexical"]),
+    (["--judge-option", "novalue"], ["--judge-option", "KEY=VALUE"]),
 ]
 
 

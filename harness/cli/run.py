@@ -28,6 +28,8 @@ from harness.cli.options import BATCH_SIZE, LIMIT, verbosity
 @click.option("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available).")
 @click.option("--dtype", default=None, help="float32, bfloat16 or float16 (default: bf16 on GPU, fp32 on CPU).")
 @click.option("--judge", default=None, help="Judge for tasks that need one (default: the task's, e.g. GREEN).")
+@click.option("--judge-option", "judge_options", multiple=True, metavar="KEY=VALUE",
+              help="An option of the judge, e.g. batch_size=4 (the judge checks its keys). Repeatable.")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed for sampled decoding.")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="max_new_tokens, do_sample, temperature, top_p, top_k, num_beams, decoding=reference, style, "
@@ -38,8 +40,9 @@ from harness.cli.options import BATCH_SIZE, LIMIT, verbosity
 @click.option("--publish", is_flag=True, help="Also add the result to leaderboard/results/.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result object (one per task) as JSON on stdout.")
 @click.option("--quiet", is_flag=True, help="No progress bar (same as the global -q).")
-def run_command(model_name: str, task_names: str, out_dir: str | None, settings: tuple[str, ...], seed: int | None,
-                publish: bool, as_json: bool, quiet: bool, **fields: Any) -> None:
+def run_command(model_name: str, task_names: str, out_dir: str | None, settings: tuple[str, ...],
+                judge_options: tuple[str, ...], seed: int | None, publish: bool, as_json: bool, quiet: bool,
+                **fields: Any) -> None:
     """Generate and score tasks with a model. Rerunning into the same --out resumes.
 
     \b
@@ -50,12 +53,14 @@ def run_command(model_name: str, task_names: str, out_dir: str | None, settings:
       torchrun --nproc-per-node 4 -m harness run --model med3dvlm --task flare_vqa --data /data/FLARE
     """
     from harness.runner import config_from_settings, load_generator, run
+    from harness.settings import parse_options
 
     tasks = [name.strip() for name in task_names.split(",") if name.strip()]
     if not tasks or len(set(tasks)) != len(tasks):
         raise click.BadParameter(f"{task_names!r}: give task names separated by commas, each once", param_hint="--task")
     configs = [config_from_settings(settings, model=model_name, task=task, out_dir=_out_dir(out_dir, model_name,
                                                                                            task, len(tasks)),
+                                    judge_options=parse_options(judge_options, option="--judge-option"),
                                     **({"seed": seed} if seed is not None else {}), **fields)
                for task in tasks]
     progress = not quiet and verbosity() >= 0 and sys.stderr.isatty()
