@@ -77,6 +77,21 @@ class RunDir:
             raise HarnessError(f"{self.run_file} is damaged; rerun with --overwrite to start the folder again")
         return data
 
+    def expect(self, where: str, value: Any) -> None:
+        """Refuse early, before anything loads, when the saved fingerprint's ``where`` (a dotted path) differs."""
+        saved = self._saved()
+        if saved is None:
+            return
+        old: Any = saved["fingerprint"]
+        for key in where.split("."):
+            old = old.get(key) if isinstance(old, dict) else None
+        if old is not None and old != value:
+            raise HarnessError(self._refusal(where, old, value))
+
+    def _refusal(self, where: str, old: Any, new: Any) -> str:
+        return (f"{self.path} holds predictions of another run ({where}: {_brief(old)} there, {_brief(new)} now); "
+                f"pass --overwrite to start again, or another --out")
+
     def start(self, fingerprint: dict[str, Any], *, overwrite: bool = False) -> None:
         """Refuse a folder that holds another run's predictions; record this run's fingerprint. With
         ``overwrite`` rank 0 clears the folder and every other rank its own predictions file."""
@@ -98,11 +113,7 @@ class RunDir:
         else:
             difference = first_difference(saved["fingerprint"], fingerprint)
             if difference is not None:
-                where, old, new = difference
-                raise HarnessError(
-                    f"{self.path} holds predictions of another run ({where}: {_brief(old)} there, {_brief(new)} "
-                    f"now); pass --overwrite to start again, or another --out"
-                )
+                raise HarnessError(self._refusal(*difference))
         if self.rank == 0 and fresh:
             write_json_atomic(self.run_file, saved)
         self.started = True

@@ -244,6 +244,8 @@ def run(config: RunConfig, *, progress: bool = True, generator: Any = None) -> d
     judge = make_judge(task, config.judge, config.judge_options)  # fail fast, before any generation
     dist = Distributed.from_env()
     with RunDir(config.resolved_out_dir(), rank=dist.rank) as folder:
+        if not config.overwrite and config.model in plugins.registry("models"):  # before minutes of loading
+            folder.expect("model.name", plugins.registry("models").create(config.model).name or config.model)
         cases, data_info = load_data(config.data or getattr(task, "default_data", None), config.split, config.limit)
         if generator is None:
             generator = load_generator(config)

@@ -174,3 +174,15 @@ def test_json_prints_the_result_alone(capsys, demo_json, fakes, tmp_path):
     result = _run(capsys, demo_json, out, "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == json.loads((out / "result.json").read_text())
+
+
+def test_another_zoo_model_is_refused_before_it_loads(capsys, demo_json, monkeypatch, tmp_path):
+    import harness.runner
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "run.json").write_text(json.dumps({"fingerprint": {"model": {"name": "med3dvlm-demo"}}, "invocations": []}))
+    monkeypatch.setattr(harness.runner, "load_generator", lambda config: pytest.fail("the model was loaded"))
+    refused = cli(capsys, "run", "--model", "med3dvlm-demo-untrained", "--task", "flare_vqa", "--data",
+                  str(demo_json), "--out", str(out))
+    assert_one_line_error(refused, "med3dvlm-demo-untrained", "--overwrite")
