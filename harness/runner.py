@@ -234,14 +234,19 @@ def load_generator(config: RunConfig) -> Any:
                           seed=config.seed, llm_options=config.llm_options or None)
 
 
+def preflight(config: RunConfig) -> tuple[Any, Any]:
+    """(task, judge) after checking the options and the device: what can fail fails before any model loads."""
+    config.validate()
+    check_device(config.device)
+    task = plugins.registry("tasks").create(config.task)
+    return task, make_judge(task, config.judge, config.judge_options)
+
+
 def run(config: RunConfig, *, progress: bool = True, generator: Any = None) -> dict[str, Any]:
     """Generate every missing prediction, then score; returns the result object written to result.json.
     ``generator`` reuses a loaded model (several tasks in one invocation)."""
     started = time.perf_counter()
-    config.validate()
-    check_device(config.device)
-    task = plugins.registry("tasks").create(config.task)
-    judge = make_judge(task, config.judge, config.judge_options)  # fail fast, before any generation
+    task, judge = preflight(config)
     dist = Distributed.from_env()
     with RunDir(config.resolved_out_dir(), rank=dist.rank) as folder:
         if not config.overwrite and config.model in plugins.registry("models"):  # before minutes of loading

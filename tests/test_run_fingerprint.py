@@ -169,6 +169,13 @@ def test_several_tasks_load_the_model_once_into_subfolders(capsys, demo_json, fa
     assert list(fakes) == ["fake-a"]
 
 
+def test_several_tasks_check_every_task_before_the_model_loads(capsys, demo_json, fakes, tmp_path):
+    result = cli(capsys, "run", "--model", "fake-a", "--tasks", "flare_vqa,flare_reprot", "--data", str(demo_json),
+                 "--out", str(tmp_path / "out"), "--quiet")
+    assert_one_line_error(result, "flare_reprot")
+    assert not fakes
+
+
 def test_json_prints_the_result_alone(capsys, demo_json, fakes, tmp_path):
     out = tmp_path / "out"
     result = _run(capsys, demo_json, out, "--json")

@@ -52,7 +52,7 @@ def run_command(model_name: str, task_names: str, out_dir: str | None, settings:
       harness run --model med3dvlm --task flare_report --data /data/FLARE --batch-size auto --limit 0.1
       torchrun --nproc-per-node 4 -m harness run --model med3dvlm --task flare_vqa --data /data/FLARE
     """
-    from harness.runner import config_from_settings, load_generator, run
+    from harness.runner import config_from_settings, load_generator, preflight, run
     from harness.settings import parse_options
 
     tasks = [name.strip() for name in task_names.split(",") if name.strip()]
@@ -64,7 +64,11 @@ def run_command(model_name: str, task_names: str, out_dir: str | None, settings:
                                     **({"seed": seed} if seed is not None else {}), **fields)
                for task in tasks]
     progress = not quiet and verbosity() >= 0 and sys.stderr.isatty()
-    generator = load_generator(configs[0]) if len(configs) > 1 else None  # one model load for every task
+    generator = None
+    if len(configs) > 1:  # one model load for every task, after every task's options and judge are checked
+        for config in configs:
+            preflight(config)
+        generator = load_generator(configs[0])
     results = {}
     for config in configs:
         result = run(config, progress=progress, generator=generator)
