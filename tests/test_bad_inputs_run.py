@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import pathlib
 from pathlib import Path
 
@@ -108,8 +109,7 @@ def _full_disk(monkeypatch, under: Path, *, after: int = 0, code: int = errno.EN
     def open_(self, mode="r", *args, **kwargs):
         if any(flag in mode for flag in "wax+") and Path(under) in Path(self).absolute().parents:
             if opened["n"] >= after:
-                raise OSError(code, errno.errorcode[code] if code != errno.ENOSPC else "No space left on device",
-                              str(self))
+                raise OSError(code, os.strerror(code), str(self))
             opened["n"] += 1
         return real_open(self, mode, *args, **kwargs)
 
@@ -137,7 +137,7 @@ def test_a_read_only_output_folder_is_one_line(capsys, demo_json, fakes, tmp_pat
     _full_disk(monkeypatch, out, code=errno.EROFS)
     result = cli(capsys, "run", "--model", "fake-a", "--task", "flare_vqa", "--data", str(demo_json),
                  "--out", str(out))
-    assert_one_line_error(result, str(out), "writable --out")
+    assert_one_line_error(result, str(out), "Read-only file system", "writable folder (--out")
 
 
 def test_a_full_disk_during_score_names_the_judge_cache(capsys, tmp_path, monkeypatch):
@@ -162,3 +162,40 @@ def test_a_bad_limit_is_one_line_from_the_console(tmp_path):
     result = run_cli("run", "--model", "med3dvlm-demo", "--task", "flare_vqa", "--data", "demo", "--limit", "-1",
                      "--out", str(tmp_path / "out"))
     assert_one_line_error(result, "--limit", "-1")
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 8 KiB tmpfs (two pages), remounted larger by calling the returned function; skipped where
+    mounting is not permitted."""
+    import shutil
+    import subprocess
+
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if not shutil.which("mount") or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs", str(mount)],
+                                                   capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        yield mount, lambda: subprocess.run(["mount", "-o", "remount,size=1m", str(mount)], check=True)
+    finally:
+        subprocess.run(["umount", str(mount)], capture_output=True)
+
+
+def test_a_really_full_disk_keeps_the_predictions_and_the_rerun_finishes(capsys, demo_json, fakes, small_disk):
+    mount, free_space = small_disk
+    out = mount / "out"
+    args = ["run", "--model", "fake-a", "--task", "flare_vqa", "--data", str(demo_json), "--out", str(out)]
+    line = assert_one_line_error(cli(capsys, *args), "No space left on device", "rerun")
+    assert str(out) in line and ".tmp" not in line, line
+    written = (out / "predictions.jsonl").read_text().splitlines()
+    assert written and all(json.loads(text)["key"] for text in written)
+    generated = len(fakes["fake-a"].generated)
+
+    free_space()
+    assert cli(capsys, *args).returncode == 0
+    result = json.loads((out / "result.json").read_text())
+    assert len(fakes["fake-a"].generated) == generated + result["scores"]["n_global"] + result["scores"]["n_local"] \
+        - len(written)
+    keys = [json.loads(text)["key"] for text in (out / "predictions.jsonl").read_text().splitlines()]
+    assert keys[:len(written)] == [json.loads(text)["key"] for text in written] and len(keys) == len(set(keys))

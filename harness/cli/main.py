@@ -86,8 +86,8 @@ def os_error_message(exc: OSError) -> str:
         return (f"cannot write {path}: {reason}; what was written before is kept: free space and rerun the same "
                 f"command to resume")
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return (f"cannot write {path}: {reason}; pass a writable --out (or point HARNESS_CACHE at a writable "
-                f"folder) and rerun")
+        return (f"cannot write {path}: {reason}; choose a writable folder (--out, --cache-dir, or HARNESS_CACHE "
+                f"for the cache) and rerun")
     return f"{path}: {reason}"
 
 
