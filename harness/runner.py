@@ -330,8 +330,11 @@ def _provenance(generator: Any, batch_size: int, seed: int | None, wall: float) 
 
 def fingerprint(model_info: dict[str, Any], task: Any, style: str, decoding: dict[str, Any],
                 data_info: dict[str, Any]) -> dict[str, Any]:
-    """What made a folder's predictions; a resume must match it exactly (see `harness.rundir`)."""
-    identity = ("name", "encoder", "projector", "llm", "splice", "weights", "sha256", "revision")
+    """What made a folder's predictions; a resume must match it exactly (see `harness.rundir`). Weights
+    with a sha256 are known by it, so the same checkpoint given by another path still resumes."""
+    identity = ["name", "encoder", "projector", "llm", "splice", "sha256", "revision"]
+    if "sha256" not in model_info:
+        identity.append("weights")
     return {
         "model": {key: model_info[key] for key in identity if key in model_info},
         "task": {"name": task.name, "version": str(getattr(task, "version", "1"))},

@@ -162,3 +162,18 @@ def test_unreadable_images_stop_the_run_or_are_skipped_and_recorded(tmp_path):
     lenient = Generator(None, None, recipe, "cpu", "float32", on_bad_case="skip")
     assert lenient._load_batch([missing]) == ([], [])
     assert set(lenient.bad_cases) == {"c1"}
+
+
+def test_the_fingerprint_knows_weights_by_their_hash_not_their_path():
+    from harness.runner import fingerprint
+
+    class Task:
+        name, version = "t", "1"
+
+    data = {"name": "d", "split": "validation", "sha256": "a", "case_ids_sha256": "b", "n_cases": 1}
+    by_path = [fingerprint({"name": "m", "weights": path, "sha256": "c" * 64}, Task(), "s", {}, data)
+               for path in ("ckpt", "/abs/ckpt")]
+    assert by_path[0] == by_path[1]
+    by_hub = [fingerprint({"name": "m", "weights": hub, "revision": "main"}, Task(), "s", {}, data)
+              for hub in ("org/a", "org/b")]
+    assert by_hub[0] != by_hub[1]
