@@ -447,7 +447,7 @@ def build_result(*, model: dict[str, Any], task: Any, data: dict[str, Any], judg
         "judge": getattr(judge, "id", None),
         "scores": scores,
         "decoding": decoding,
-        "bad_cases": sorted(bad_cases.items()),
+        "bad_cases": [[case_id, reason] for case_id, reason in sorted(bad_cases.items())],
         "provenance": provenance,
         "source": "measured",
     }

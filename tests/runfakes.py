@@ -35,6 +35,8 @@ class FakeGenerator:
         self.answer = answer
         self.fail_after = fail_after
         self.generated: list[str] = []
+        self.unreadable: set[str] = set()
+        """Case ids whose image "cannot be read": skipped and listed in ``bad_cases``."""
         self.configs: list[Any] = []
         """The run configurations this model was loaded for."""
 
@@ -44,6 +46,9 @@ class FakeGenerator:
 
     def generate_all(self, task: Any, requests: list, store: Any, *, batch_size: int, progress: bool) -> None:
         for request in requests:
+            if request.case_id in self.unreadable:
+                self.bad_cases[request.case_id] = f"{request.case_id}: unreadable image"
+                continue
             if self.fail_after is not None and len(self.generated) >= self.fail_after:
                 raise KeyboardInterrupt
             store.append([Prediction(request.key, request.case_id, request.scope, request.question_id,

@@ -94,6 +94,18 @@ def test_result_records_cases_partial_and_per_scope_decoding(capsys, demo_json, 
     }
 
 
+def test_skipped_bad_cases_make_a_partial_result(capsys, demo_json, fakes, tmp_path):
+    out = tmp_path / "out"
+    first_case = json.loads(demo_json.read_text())[0]["case_id"]
+    fakes["fake-a"] = FakeGenerator("fake-a")
+    fakes["fake-a"].unreadable = {first_case}
+    assert _run(capsys, demo_json, out, "--on-bad-case", "skip").returncode == 0
+    result = json.loads((out / "result.json").read_text())
+    assert result["bad_cases"] == [[first_case, f"{first_case}: unreadable image"]]
+    assert result["data"]["n_cases"] == 2 and result["data"]["partial"] is True
+    assert result["data"]["n_cases_available"] == 3
+
+
 def test_sampled_decoding_records_the_seed(capsys, demo_json, fakes, tmp_path):
     out = tmp_path / "out"
     assert _run(capsys, demo_json, out, "--set", "decoding=reference", "--seed", "7").returncode == 0
