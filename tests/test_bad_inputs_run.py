@@ -199,3 +199,18 @@ def test_a_really_full_disk_keeps_the_predictions_and_the_rerun_finishes(capsys,
         - len(written)
     keys = [json.loads(text)["key"] for text in (out / "predictions.jsonl").read_text().splitlines()]
     assert keys[:len(written)] == [json.loads(text)["key"] for text in written] and len(keys) == len(set(keys))
+
+
+def test_a_full_disk_on_a_rerun_leaves_the_finished_files_as_they_were(capsys, demo_json, fakes, tmp_path,
+                                                                         monkeypatch):
+    out = tmp_path / "out"
+    args = ["run", "--model", "fake-a", "--task", "flare_vqa", "--data", str(demo_json), "--out", str(out)]
+    assert cli(capsys, *args).returncode == 0
+    before = snapshot(out)
+    with monkeypatch.context() as patch:
+        _full_disk(patch, out)
+        assert_one_line_error(cli(capsys, *args), str(out), "No space left on device")
+    assert snapshot(out) == before
+    from harness.results import read_result
+
+    read_result(out / "result.json")
