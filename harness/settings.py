@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import math
 import typing
 from collections.abc import Mapping, Sequence
@@ -64,7 +65,7 @@ class Setting:
         elif self.kind == "float":
             value = _number(float, text, what, "a number")
         elif self.kind == "list":
-            return [item.strip() for item in text.split(",") if item.strip()]
+            return _list(text, what)
         elif self.kind == "nested":
             return _loose(text)
         else:
@@ -90,6 +91,19 @@ def _number(cast: type, text: str, what: str, expected: str) -> int | float:
     if isinstance(value, float) and not math.isfinite(value):
         raise HarnessError(f"{what}: expected a finite number")
     return value
+
+
+def _list(text: str, what: str) -> list[str]:
+    """``a,b`` or a JSON list of strings (``["a", "b"]``)."""
+    if text.strip().startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError:
+            items = None
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+            raise HarnessError(f"{what}: expected a comma-separated list or a JSON list of strings")
+        return items
+    return [item.strip() for item in text.split(",") if item.strip()]
 
 
 def _loose(text: str) -> Any:

@@ -58,6 +58,9 @@ def test_training_settings_come_from_the_config_dataclass():
         "learning_rate": 1e-4, "llm_options": {"model_id": "/m"}}
     with pytest.raises(HarnessError, match="lora_r=abc: expected an integer"):
         parse_settings(["lora_r=abc"], specs)
+    assert parse_settings(['report_to=["csv", "tensorboard"]'], specs) == {"report_to": ["csv", "tensorboard"]}
+    with pytest.raises(HarnessError, match="JSON list of strings"):
+        parse_settings(["report_to=[1, 2]"], specs)
 
 
 def test_finetune_accepts_the_llm_path_override(tmp_path):
