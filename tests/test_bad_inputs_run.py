@@ -214,3 +214,20 @@ def test_a_full_disk_on_a_rerun_leaves_the_finished_files_as_they_were(capsys, d
     from harness.results import read_result
 
     read_result(out / "result.json")
+
+
+def test_a_duplicate_task_name_is_a_warning_and_the_run_uses_the_first_registration(capsys, demo_json, fakes,
+                                                                                     tmp_path, monkeypatch):
+    from harness import plugins
+
+    monkeypatch.syspath_prepend(str(FIXTURE_PLUGINS))
+    monkeypatch.delenv("HARNESS_STRICT_PLUGINS", raising=False)
+    try:
+        result = cli(capsys, "-p", "dup_task_plugin", "run", "--model", "fake-a", "--task", "flare_vqa",
+                     "--data", str(demo_json), "--out", str(tmp_path / "out"), "--quiet")
+    finally:
+        plugins.configure()
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "error:" not in result.stderr
+    assert all("dup_task_plugin" in line for line in result.stderr.splitlines()), result.stderr
+    assert json.loads((tmp_path / "out" / "result.json").read_text())["task"]["name"] == "flare_vqa"
