@@ -8,7 +8,8 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.predictions import PredictionStore
-from harness.runner import Distributed, apply_limit, auto_batch_size, batches, config_from_settings
+from harness.runner import Distributed, batches
+from harness.runoptions import apply_limit, auto_batch_size, config_from_settings
 from harness.task import Prediction, Request
 
 

@@ -52,7 +52,8 @@ def run_command(model_name: str, task_names: str, out_dir: str | None, settings:
       harness run --model med3dvlm --task flare_report --data /data/FLARE --batch-size auto --limit 0.1
       torchrun --nproc-per-node 4 -m harness run --model med3dvlm --task flare_vqa --data /data/FLARE
     """
-    from harness.runner import config_from_settings, load_generator, preflight, run
+    from harness.runner import load_generator, preflight, run
+    from harness.runoptions import config_from_settings
     from harness.settings import parse_options
 
     tasks = [name.strip() for name in task_names.split(",") if name.strip()]
