@@ -96,11 +96,9 @@ def decoding_by_scope(requests: Sequence[Request], seed: int | None) -> dict[str
 
 
 def load_generator(config: RunConfig) -> Any:
-    """The model and tokenizer of a run (`harness.generation.Generator`)."""
+    """The model and tokenizer of a run (`harness.generation.Generator`); `preflight` checks the options first."""
     from harness.generation import Generator
 
-    check_device(config.device)
-    _check_model_name(config.model)
     return Generator.load(config.model, device=config.device, dtype=config.dtype, on_bad_case=config.on_bad_case,
                           seed=config.seed, llm_options=config.llm_options or None)
 
@@ -109,6 +107,7 @@ def preflight(config: RunConfig) -> tuple[Any, Any]:
     """(task, judge) after checking the options and the device: what can fail fails before any model loads."""
     config.validate()
     check_device(config.device)
+    _check_model_name(config.model)
     task = plugins.registry("tasks").create(config.task)
     return task, make_judge(task, config.judge, config.judge_options)
 

@@ -67,6 +67,14 @@ def test_bad_options_are_one_line(capsys, demo_json, fakes, tmp_path, args, name
     assert not any(g.generated for g in fakes.values())
 
 
+def test_an_unknown_model_is_one_line_and_creates_no_folder(capsys, demo_json, tmp_path):
+    out = tmp_path / "out"
+    result = cli(capsys, "run", "--model", "med3dvml-demo", "--task", "flare_vqa", "--data", str(demo_json),
+                 "--out", str(out))
+    assert_one_line_error(result, "med3dvml-demo", "did you mean")
+    assert not out.exists()
+
+
 def test_cuda_on_a_cpu_only_torch_is_one_line(capsys, demo_json, fakes, tmp_path):
     import torch
 
