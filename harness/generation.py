@@ -55,7 +55,8 @@ class Generator:
 
     @classmethod
     def load(cls, name_or_path: str, *, device: str | None = None, dtype: str | None = None,
-             on_bad_case: str = "error", seed: int | None = None) -> Generator:
+             on_bad_case: str = "error", seed: int | None = None,
+             llm_options: dict[str, Any] | None = None) -> Generator:
         import torch
 
         from harness.modeling.loading import load_model, load_tokenizer
@@ -64,8 +65,8 @@ class Generator:
             raise HarnessError(f"--set on_bad_case= takes 'error' or 'skip', got '{on_bad_case}'")
         device = resolve_device(device)
         dtype_name = resolve_dtype(dtype, device)
-        tokenizer = load_tokenizer(name_or_path)
-        model = load_model(name_or_path, dtype=getattr(torch, dtype_name), device=device)
+        tokenizer = load_tokenizer(name_or_path, llm_options=llm_options)
+        model = load_model(name_or_path, dtype=getattr(torch, dtype_name), device=device, llm_options=llm_options)
         model.eval()
         tokenizer.padding_side = "left"
         if tokenizer.pad_token_id is None:

@@ -2,16 +2,20 @@
 
 Each finished prediction is one JSON line, flushed and fsynced as soon as its batch ends, so a killed run
 loses at most the batch in flight. A torn last line (the process died mid-write) is ignored on reading
-and cut off before the next append.
+and cut off before the next append. Any other line that is not a prediction is an error naming the file
+and line: the store never drops (or truncates away) valid predictions that follow a damaged one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
+from harness.errors import HarnessError
 from harness.task import Prediction
 
 
@@ -24,16 +28,22 @@ class PredictionStore:
             self._read()
 
     def _read(self) -> None:
-        with self.path.open("rb") as handle:
-            for raw in handle:
-                if not raw.endswith(b"\n"):
-                    break  # torn write from a crash: drop it
-                try:
-                    item = Prediction.from_json(json.loads(raw))
-                except (ValueError, TypeError):
-                    break
-                self._items.setdefault(item.key, item)
-                self._valid_bytes += len(raw)
+        lines = self.path.read_bytes().splitlines(keepends=True)
+        for number, raw in enumerate(lines, start=1):
+            last = number == len(lines)
+            try:
+                item = _parse_line(raw)
+            except (ValueError, TypeError, KeyError) as exc:
+                if last:
+                    break  # torn write from a crash: dropped, and cut before the next append
+                raise HarnessError(
+                    f"{self.path}:{number}: not a prediction line ({type(exc).__name__}: {exc}); the lines after it "
+                    f"are kept: repair or delete line {number}, or rerun with --overwrite to start again"
+                ) from None
+            if last and not raw.endswith(b"\n"):
+                break  # a complete record whose newline never reached the disk: regenerated
+            self._items.setdefault(item.key, item)
+            self._valid_bytes += len(raw)
 
     @property
     def done(self) -> set[str]:
@@ -62,10 +72,30 @@ class PredictionStore:
             self._items[p.key] = p
 
 
+def _parse_line(raw: bytes) -> Prediction:
+    data = json.loads(raw)
+    if not isinstance(data, dict) or not isinstance(data.get("key"), str):
+        raise ValueError("expected a JSON object with a 'key'")
+    return Prediction.from_json(data)
+
+
 def write_json_atomic(path: Path, data: object) -> None:
-    """Write JSON to a temporary file, then rename it over ``path``: readers never see half a file."""
+    """Write JSON to a uniquely named temporary file beside ``path``, then rename it over ``path``: readers
+    never see half a file, and two writers never share a temporary file. On failure (a full disk) the old
+    file is untouched and the temporary file is removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
-    os.replace(tmp, path)
+    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"
+    try:
+        with tmp.open("x", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc  # name the file, not its temporary
+        raise

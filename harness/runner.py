@@ -1,13 +1,15 @@
 """The run loop: cases -> requests -> batches -> generations -> predictions -> scores -> result.
 
     >>> from harness.runner import RunConfig, run
-    >>> config = RunConfig(model="med3dvlm-demo", task="flare_vqa", data="demo", out_dir="runs/x")
+    >>> config = RunConfig(model="med3dvlm-demo", task="flare_vqa", data="demo", out_dir="runs/x", limit=2)
     >>> result = run(config)  # doctest: +SKIP
 
 Resumable: predictions are appended to ``out_dir/predictions.jsonl`` as each batch finishes; a rerun into
-the same folder generates only the requests not in it. Requests are sorted by prompt length so batches pad
-little. Under ``torchrun`` each rank takes a deterministic shard (every WORLD_SIZE-th request) and writes
-its own file; rank 0 waits for the others, merges and scores.
+the same folder generates only the requests not in it, and only when the folder's fingerprint (see
+`harness.rundir`) matches this run's. Requests are sorted by prompt length so batches pad little. Under
+``torchrun`` each rank takes a deterministic shard (every WORLD_SIZE-th request) and writes its own file;
+rank 0 waits for the others, merges and scores. The result is built by `build_result` and validated
+against the shipped schema before it is written. The options and their checks live in `harness.runoptions`.
 """
 
 from __future__ import annotations
@@ -18,38 +20,19 @@ import inspect
 import os
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness import plugins
 from harness.errors import HarnessError
 from harness.predictions import PredictionStore, write_json_atomic
+from harness.rundir import RunDir
+from harness.runoptions import RunConfig, apply_limit, auto_batch_size, check_device
+from harness.settings import parse_options as parse_settings  # noqa: F401 - `harness score --judge-option` uses it
 from harness.task import Prediction, Request
 
 SCHEMA_VERSION = 1
-
-
-@dataclass
-class RunConfig:
-    model: str
-    task: str
-    data: str | None = None
-    out_dir: Path | str | None = None
-    limit: int | None = None
-    batch_size: int = 1
-    device: str | None = None
-    dtype: str | None = None
-    judge: str | None = None
-    settings: dict[str, Any] = field(default_factory=dict)
-    """``--set key=value`` overrides: decoding options (``max_new_tokens``, ``decoding=reference``),
-    ``style``, ``seed``, ``split``, ``on_bad_case`` (``error`` | ``skip``), ``cache_dir``."""
-
-    def resolved_out_dir(self) -> Path:
-        if self.out_dir is not None:
-            return Path(self.out_dir)
-        safe_model = Path(str(self.model)).name or "model"
-        return Path("runs") / f"{safe_model}-{self.task}"
 
 
 @dataclass
@@ -63,29 +46,6 @@ class Distributed:
 
     def shard(self, requests: Sequence[Request]) -> list[Request]:
         return list(requests[self.rank :: self.world_size])
-
-
-def parse_settings(pairs: Sequence[str]) -> dict[str, Any]:
-    """``["max_new_tokens=64", "style=chat"]`` -> typed dict (ints, floats, booleans, else strings)."""
-    settings: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise HarnessError(f"--set expects KEY=VALUE, got '{pair}'")
-        settings[key.strip()] = _typed(value.strip())
-    return settings
-
-
-def _typed(value: str) -> Any:
-    lowered = value.lower()
-    if lowered in {"true", "false"}:
-        return lowered == "true"
-    if lowered in {"none", "null"}:
-        return None
-    for cast in (int, float):
-        with contextlib.suppress(ValueError):
-            return cast(value)
-    return value
 
 
 def build_requests(task: Any, cases: Sequence[Any], *, style: str, image_tokens: str, tokenizer: Any,
@@ -113,46 +73,99 @@ def batches(requests: Sequence[Request], size: int) -> Iterator[list[Request]]:
         yield batch
 
 
-def decoding_settings(task: Any, settings: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """Decoding overrides from ``--set`` and the label recorded in the result (greedy or sampled)."""
-    overrides = {k: settings[k] for k in ("max_new_tokens", "do_sample", "top_p", "temperature", "num_beams")
-                 if k in settings}
-    if settings.get("decoding") == "reference":
-        overrides = {**getattr(task, "reference_decoding", {}), **overrides}
-    elif settings.get("decoding") not in (None, "greedy"):
-        raise HarnessError(f"--set decoding= takes 'greedy' or 'reference', got '{settings['decoding']}'")
-    return overrides, "sampled" if overrides.get("do_sample") else "greedy"
+def decoding_overrides(task: Any, config: RunConfig) -> dict[str, Any]:
+    """What ``--set`` changes in the task's decoding: the reference decoding (if asked), then the overrides."""
+    base = dict(getattr(task, "reference_decoding", {}) or {}) if config.reference_decoding else {}
+    if config.reference_decoding and not base:
+        raise HarnessError(f"--set decoding=reference: task '{task.name}' declares no reference decoding")
+    return {**base, **config.decoding}
 
 
-def run(config: RunConfig, *, progress: bool = True) -> dict[str, Any]:
-    """Generate every missing prediction, then score; returns the result object written to result.json."""
+def decoding_by_scope(requests: Sequence[Request], seed: int | None) -> dict[str, Any]:
+    """``{scope: {"strategy": "greedy"|"sampled", **options}}`` as the requests of each scope generate; a
+    scope whose requests decode in several ways gets the list of its distinct settings."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for request in requests:
+        sampled = bool(request.decoding.get("do_sample"))
+        entry = {"strategy": "sampled" if sampled else "greedy", **request.decoding,
+                 **({"seed": seed} if sampled else {})}
+        variants = found.setdefault(request.scope, [])
+        if entry not in variants:
+            variants.append(entry)
+    return {scope: variants[0] if len(variants) == 1 else variants for scope, variants in found.items()}
+
+
+def load_generator(config: RunConfig) -> Any:
+    """The model and tokenizer of a run (`harness.generation.Generator`); `preflight` checks the options first."""
     from harness.generation import Generator
 
-    started = time.perf_counter()
-    settings = dict(config.settings)
-    task = plugins.registry("tasks").create(config.task)
-    judge = _make_judge(task, config.judge)  # fail fast, before any generation
+    return Generator.load(config.model, device=config.device, dtype=config.dtype, on_bad_case=config.on_bad_case,
+                          seed=config.seed, llm_options=config.llm_options or None)
+
+
+def preflight(config: RunConfig) -> tuple[Any, Any]:
+    """(task, judge) after checking the options and the device: what can fail fails before any model loads."""
+    config.validate()
+    check_device(config.device)
     _check_model_name(config.model)
-    out_dir = config.resolved_out_dir()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    task = plugins.registry("tasks").create(config.task)
+    return task, make_judge(task, config.judge, config.judge_options)
+
+
+def run(config: RunConfig, *, progress: bool = True, generator: Any = None) -> dict[str, Any]:
+    """Generate every missing prediction, then score; returns the result object written to result.json.
+    ``generator`` reuses a loaded model (several tasks in one invocation)."""
+    started = time.perf_counter()
+    task, judge = preflight(config)
     dist = Distributed.from_env()
+    with RunDir(config.resolved_out_dir(), rank=dist.rank) as folder:
+        if not config.overwrite and config.model in plugins.registry("models"):  # before minutes of loading
+            folder.expect("model.name", plugins.registry("models").create(config.model).name or config.model)
+        cases, data_info = load_data(config.data or getattr(task, "default_data", None), config.split, config.limit)
+        if generator is None:
+            generator = load_generator(config)
+        requests = build_requests(task, cases, style=config.style or generator.recipe.prompt_style,
+                                  image_tokens=generator.image_tokens, tokenizer=generator.tokenizer,
+                                  decoding=decoding_overrides(task, config))
+        requests.sort(key=lambda r: (len(r.prompt), r.key))
+        decoding = decoding_by_scope(requests, config.seed)
+        model_info = generator.model_info(config.model)
+        style = config.style or generator.recipe.prompt_style
+        folder.start(fingerprint(model_info, task, style, decoding, data_info), overwrite=config.overwrite)
+        stores = _stores(folder.path, dist)  # a damaged predictions file stops the run here, before any change
+        batch_size = auto_batch_size(generator.device) if config.batch_size == "auto" else int(config.batch_size)
+        try:
+            return _generate_and_score(config, task, judge, generator, model_info, folder, stores, dist, cases,
+                                       data_info, requests, decoding, batch_size, progress, started)
+        finally:
+            if not folder.timed:  # an interrupted invocation's time still counts; a full disk must not mask the error
+                with contextlib.suppress(OSError):
+                    folder.add_wall_time(time.perf_counter() - started)
+
+
+def _stores(out_dir: Path, dist: Distributed) -> tuple[PredictionStore, PredictionStore]:
+    """(this rank's store, the merged store); the same store without torchrun."""
+    if dist.world_size == 1:
+        store = PredictionStore(out_dir / "predictions.jsonl")
+        return store, store
+    return (PredictionStore(out_dir / f"predictions.rank{dist.rank}.jsonl"),
+            PredictionStore(out_dir / "predictions.jsonl"))
+
+
+def _generate_and_score(config: RunConfig, task: Any, judge: Any, generator: Any, model_info: dict[str, Any],
+                        folder: RunDir, stores: tuple[PredictionStore, PredictionStore], dist: Distributed,
+                        cases: Sequence[Any], data_info: dict[str, Any], requests: Sequence[Request],
+                        decoding: dict[str, Any], batch_size: int, progress: bool, started: float) -> dict[str, Any]:
+    out_dir = folder.path
+    store, merged = stores
     if dist.world_size > 1:
         _init_process_group()
-
-    cases, data_info = _load_data(config.data or getattr(task, "default_data", None), settings, config.limit)
-    generator = Generator.load(config.model, device=config.device, dtype=config.dtype,
-                               on_bad_case=settings.get("on_bad_case", "error"), seed=settings.get("seed"))
-    overrides, decoding_label = decoding_settings(task, settings)
-    requests = build_requests(task, cases, style=settings.get("style", generator.recipe.prompt_style),
-                              image_tokens=generator.image_tokens, tokenizer=generator.tokenizer,
-                              decoding=overrides)
-    requests.sort(key=lambda r: (len(r.prompt), r.key))
-
-    store_path = out_dir / ("predictions.jsonl" if dist.world_size == 1 else f"predictions.rank{dist.rank}.jsonl")
-    store = PredictionStore(store_path)
-    merged = PredictionStore(out_dir / "predictions.jsonl") if dist.world_size > 1 else store
-    todo = [r for r in dist.shard(requests) if r.key not in store.done and r.key not in merged.done]
-    generator.generate_all(task, todo, store, batch_size=config.batch_size, progress=progress and dist.rank == 0)
+    # With --overwrite another rank may read the merged file before rank 0 removed it: only rank 0 trusts it then.
+    merged_done = merged.done if not (config.overwrite and dist.rank != 0) else set()
+    todo = [r for r in dist.shard(requests) if r.key not in store.done and r.key not in merged_done]
+    if judge is not None and callable(getattr(judge, "load", None)) and dist.rank == 0:
+        judge.load()  # a judge that cannot load fails now, not after hours of generation
+    generator.generate_all(task, todo, store, batch_size=batch_size, progress=progress and dist.rank == 0)
 
     if dist.world_size > 1:
         _barrier()
@@ -163,14 +176,42 @@ def run(config: RunConfig, *, progress: bool = True) -> dict[str, Any]:
 
     wanted = {r.key for r in requests}
     predictions = [p for p in merged.items() if p.key in wanted]
-    scored_cases = [c for c in cases if c.case_id not in generator.bad_cases]
-    scores = score_with(task, predictions, scored_cases, judge=judge,
-                        cache_dir=Path(settings.get("cache_dir", out_dir / "judge_cache")))
+    bad_cases = dict(generator.bad_cases)
+    scored_cases = [c for c in cases if c.case_id not in bad_cases]
+    cache_dir = Path(config.cache_dir) if config.cache_dir else out_dir / "judge_cache"
+    scores = score_with(task, predictions, scored_cases, judge=judge, cache_dir=cache_dir)
+    wall = folder.add_wall_time(time.perf_counter() - started)
+    result = build_result(
+        model=model_info, task=task, data=scored_data(data_info, scored_cases),
+        judge=judge, scores=scores, decoding=decoding, bad_cases=bad_cases,
+        provenance=_provenance(generator, batch_size, config.seed, wall),
+    )
     write_json_atomic(out_dir / "scores.json", scores)
-    result = _result(config, task, generator, data_info, judge, scores, decoding_label, requests,
-                     time.perf_counter() - started)
     write_json_atomic(out_dir / "result.json", result)
     return result
+
+
+def _provenance(generator: Any, batch_size: int, seed: int | None, wall: float) -> dict[str, Any]:
+    from harness.provenance import collect
+
+    return collect(device=generator.device, dtype=generator.dtype_name, batch_size=batch_size, seed=seed,
+                   wall_time_s=wall)
+
+
+def fingerprint(model_info: dict[str, Any], task: Any, style: str, decoding: dict[str, Any],
+                data_info: dict[str, Any]) -> dict[str, Any]:
+    """What made a folder's predictions; a resume must match it exactly (see `harness.rundir`). Weights
+    with a sha256 are known by it, so the same checkpoint given by another path still resumes."""
+    identity = ["name", "encoder", "projector", "llm", "splice", "sha256", "revision"]
+    if "sha256" not in model_info:
+        identity.append("weights")
+    return {
+        "model": {key: model_info[key] for key in identity if key in model_info},
+        "task": {"name": task.name, "version": str(getattr(task, "version", "1"))},
+        "prompt_style": style,
+        "decoding": decoding,
+        "data": {key: data_info[key] for key in ("name", "split", "sha256", "case_ids_sha256", "n_cases")},
+    }
 
 
 def _init_process_group() -> None:
@@ -192,7 +233,7 @@ def score_with(task: Any, predictions: Sequence[Prediction], cases: Sequence[Any
         options["cache_dir"] = cache_dir
     try:
         return task.score(predictions, cases, **options)
-    except HarnessError:
+    except (HarnessError, OSError):
         raise
     except Exception as exc:
         raise HarnessError(
@@ -213,53 +254,72 @@ def _check_model_name(name: str) -> None:
         plugins.registry("models").get(name)
 
 
-def _make_judge(task: Any, name: str | None) -> Any:
-    if task.name != "flare_report" and not getattr(task, "needs_judge", False):
+def make_judge(task: Any, name: str | None, options: dict[str, Any] | None = None) -> Any:
+    """The task's judge (resolved, not yet loaded), or None for a task that needs none."""
+    if not getattr(task, "needs_judge", False):
         return None
     if name is None:
         from harness.scoring.judging import default_judge_name
 
-        name = default_judge_name()
-    return plugins.registry("judges").create(name)
+        name = getattr(task, "default_judge", None) or default_judge_name()
+    try:
+        return plugins.registry("judges").create(name, **(options or {}))
+    except TypeError as exc:
+        raise HarnessError(f"--judge-option: judge '{name}' rejected the options {options}: {exc}") from None
 
 
-def _load_data(data: str | None, settings: dict[str, Any], limit: int | None) -> tuple[list[Any], dict[str, Any]]:
+def case_ids_sha256(case_ids: Sequence[str]) -> str:
+    """sha256 of the sorted case ids, one per line: which cases a result covers."""
+    return hashlib.sha256("\n".join(sorted(case_ids)).encode()).hexdigest()
+
+
+def load_data(data: str | None, split: str | None, limit: int | float | None) -> tuple[list[Any], dict[str, Any]]:
+    """The cases asked for and the data identity: name, split, sha256 of the record files, the case ids
+    asked for, and whether ``limit`` cut the list (``partial``)."""
     from harness.data import load_cases
     from harness.provenance import sha256_files
 
     if data is None:
         raise HarnessError("no data: pass --data DIR, a JSON file, 'demo', or a hub data set id")
-    split = settings.get("split")
-    cases = load_cases(data, split=split)
-    if limit is not None:
-        cases = cases[:limit]
-    sources = sorted({c.source for c in cases if c.source and Path(c.source).is_file()})
-    ids = "\n".join(sorted(c.case_id for c in cases)).encode()
+    available = load_cases(data, split=split)
+    cases = apply_limit(available, limit)
+    sources = sorted({c.source for c in available if c.source and Path(c.source).is_file()})
+    records = sha256_files(Path(s) for s in sources) if sources else case_ids_sha256([c.case_id for c in available])
     info = {
         "name": str(data) if not Path(str(data)).exists() else Path(str(data)).name,
         "split": split or "validation",
-        "sha256": sha256_files(Path(s) for s in sources) if sources else hashlib.sha256(ids).hexdigest(),
+        "sha256": records,
+        "case_ids_sha256": case_ids_sha256([c.case_id for c in cases]),
         "n_cases": len(cases),
+        "n_cases_available": len(available),
+        "partial": len(cases) < len(available),
     }
     return cases, info
 
 
-def _result(config: RunConfig, task: Any, generator: Any, data_info: dict[str, Any], judge: Any,
-            scores: dict[str, Any], decoding_label: str, requests: Sequence[Request], wall: float) -> dict[str, Any]:
-    from harness.provenance import collect
+def scored_data(data_info: dict[str, Any], scored_cases: Sequence[Any]) -> dict[str, Any]:
+    """The data identity of the cases actually scored (bad cases skipped are not among them)."""
+    n = len(scored_cases)
+    return {**data_info, "n_cases": n, "case_ids_sha256": case_ids_sha256([c.case_id for c in scored_cases]),
+            "partial": n < data_info["n_cases_available"]}
 
-    decoding = {"mode": decoding_label, **(requests[0].decoding if requests else {})}
-    data_info = {**data_info, "n_cases": data_info["n_cases"] - len(generator.bad_cases)}
-    return {
+
+def build_result(*, model: dict[str, Any], task: Any, data: dict[str, Any], judge: Any, scores: dict[str, Any],
+                 decoding: dict[str, Any], bad_cases: dict[str, str], provenance: dict[str, Any]) -> dict[str, Any]:
+    """The result object (DESIGN "Result files"), validated against the shipped schema: a pure function."""
+    from harness.results import validate_result
+
+    result = {
         "schema_version": SCHEMA_VERSION,
-        "model": generator.model_info(config.model),
+        "model": model,
         "task": {"name": task.name, "version": str(getattr(task, "version", "1"))},
-        "data": data_info,
+        "data": data,
         "judge": getattr(judge, "id", None),
         "scores": scores,
         "decoding": decoding,
-        "bad_cases": sorted(generator.bad_cases.items()) if generator.bad_cases else [],
-        "provenance": collect(device=generator.device, dtype=generator.dtype_name, batch_size=config.batch_size,
-                              seed=config.settings.get("seed"), wall_time_s=wall),
+        "bad_cases": [[case_id, reason] for case_id, reason in sorted(bad_cases.items())],
+        "provenance": provenance,
         "source": "measured",
     }
+    validate_result(result)
+    return result

@@ -133,3 +133,30 @@ def test_read_result_reports_broken_json_in_one_line(tmp_path: Path) -> None:
     path.write_text(json.dumps([1]))
     with pytest.raises(HarnessError, match=r"expected a JSON object"):
         read_result(path)
+
+
+def test_run_data_fields_are_typed() -> None:
+    data = measured_report()
+    data["data"].update({"case_ids_sha256": "b" * 64, "n_cases_available": 12, "partial": True})
+    data["bad_cases"] = [["c3", "unreadable image"]]
+    validate_result(data)
+    for field, value, where in [("partial", "yes", "$.data.partial"), ("case_ids_sha256", "abc", "$.data.case_ids"),
+                                ("n_cases_available", -1, "$.data.n_cases_available")]:
+        broken = copy.deepcopy(data)
+        broken["data"][field] = value
+        assert where in error_of(broken)
+
+
+def test_the_runner_validates_the_result_before_writing_it() -> None:
+    from harness.runner import build_result
+
+    class Task:
+        name = "flare_vqa"
+        version = "1"
+
+    scores = {"task": "flare_vqa", "global_accuracy": 1.5, "local_accuracy": 0.5, "n_global": 2, "n_local": 2}
+    data = {"name": "demo", "split": "validation", "sha256": "a" * 64, "case_ids_sha256": "b" * 64, "n_cases": 2,
+            "n_cases_available": 2, "partial": False}
+    with pytest.raises(HarnessError, match=r"\$\.scores\.global_accuracy"):
+        build_result(model=measured_report()["model"], task=Task(), data=data, judge=None, scores=scores,
+                     decoding={"global": {"strategy": "greedy"}}, bad_cases={}, provenance=copy.deepcopy(PROVENANCE))

@@ -80,9 +80,26 @@ def test_report_runs_end_to_end_with_the_lexical_judge(demo_json, tmp_path):
         json.loads(line)["case_id"] for line in (out / "predictions.jsonl").read_text().splitlines()}
     # rerunning into the same folder generates nothing and scores from the judge cache
     again = _run("--task", "flare_report", "--data", str(demo_json), "--out", str(out), "--limit", "2",
-                 "--judge", "lexical")
+                 "--judge", "lexical", "--set", "max_new_tokens=12")
     assert again.returncode == 0, again.stderr
     assert json.loads((out / "scores.json").read_text())["green"] == result["scores"]["green"]
+
+
+def test_resuming_another_models_predictions_is_refused(demo_json, tmp_path):
+    """Issue 14 item 1: the untrained model must not be credited with the trained model's predictions."""
+    out = tmp_path / "fingerprint"
+    args = ["--task", "flare_vqa", "--data", str(demo_json), "--out", str(out), "--limit", "1",
+            "--set", "max_new_tokens=2"]
+    assert _run(*args).returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    untrained = subprocess.run([*HARNESS, "run", "--model", "med3dvlm-demo-untrained", "--quiet", *args], env=ENV,
+                               capture_output=True, text=True, timeout=900)
+    assert untrained.returncode == 2 and "Traceback" not in untrained.stderr
+    error = [line for line in untrained.stderr.splitlines() if line.startswith("error:")]
+    assert len(error) == 1 and "med3dvlm-demo-untrained" in error[0] and "--overwrite" in error[0]
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    greedy_over_sampled = _run(*args, "--set", "decoding=reference")
+    assert greedy_over_sampled.returncode == 2 and "decoding" in greedy_over_sampled.stderr
 
 
 def test_unknown_model_is_one_line_with_a_suggestion(tmp_path):

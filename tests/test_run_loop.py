@@ -8,7 +8,8 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.predictions import PredictionStore
-from harness.runner import Distributed, batches, parse_settings
+from harness.runner import Distributed, batches
+from harness.runoptions import apply_limit, auto_batch_size, config_from_settings
 from harness.task import Prediction, Request
 
 
@@ -53,11 +54,77 @@ def test_shards_are_disjoint_and_complete():
     assert sorted(keys) == sorted(r.key for r in reqs) and len(keys) == len(set(keys))
 
 
-def test_settings_are_typed_and_malformed_ones_named():
-    assert parse_settings(["max_new_tokens=8", "do_sample=false", "top_p=0.9", "style=chat"]) == {
-        "max_new_tokens": 8, "do_sample": False, "top_p": 0.9, "style": "chat"}
+def test_settings_map_onto_typed_run_options():
+    config = config_from_settings(["max_new_tokens=8", "do_sample=false", "style=chat", "decoding=reference",
+                                   "on_bad_case=skip", "llm_options.model_id=/m"], model="m", task="t")
+    assert config.decoding == {"max_new_tokens": 8, "do_sample": False}
+    assert (config.style, config.reference_decoding, config.on_bad_case) == ("chat", True, "skip")
+    assert config.llm_options == {"model_id": "/m"}
     with pytest.raises(HarnessError, match="--set expects KEY=VALUE, got 'oops'"):
-        parse_settings(["oops"])
+        config_from_settings(["oops"], model="m", task="t")
+
+
+@pytest.mark.parametrize(("limit", "kept"), [(None, 10), (3, 3), (20, 10), (0.25, 3), (1.0, 10), (0.01, 1)])
+def test_limit_is_a_count_or_a_fraction_rounded_up(limit, kept):
+    assert len(apply_limit(list(range(10)), limit)) == kept
+
+
+@pytest.mark.parametrize("limit", [0, -1, 1.5, 0.0, True])
+def test_out_of_range_limits_are_refused(limit):
+    with pytest.raises(HarnessError, match="--limit"):
+        apply_limit(list(range(10)), limit)
+
+
+@pytest.mark.parametrize(("device", "free_gib", "size"), [("cpu", 100, 1), ("cuda", 1, 1), ("cuda", 5, 2),
+                                                         ("cuda:0", 20, 8), ("cuda", 1000, 32)])
+def test_auto_batch_size_heuristic(device, free_gib, size):
+    assert auto_batch_size(device, free_bytes=int(free_gib * 2**30)) == size
+
+
+def test_store_refuses_a_damaged_middle_line_and_keeps_the_file(tmp_path):
+    path = tmp_path / "p.jsonl"
+    PredictionStore(path).append([_prediction("c1/global/0"), _prediction("c2/global/0"), _prediction("c3/global/0")])
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text(lines[0] + "not json\n" + lines[2])
+    before = path.read_bytes()
+    with pytest.raises(HarnessError, match=r"p\.jsonl:2: not a prediction line"):
+        PredictionStore(path)
+    assert path.read_bytes() == before
+
+
+def test_store_cuts_only_a_torn_last_line(tmp_path):
+    path = tmp_path / "p.jsonl"
+    PredictionStore(path).append([_prediction("c1/global/0")])
+    with path.open("a") as handle:
+        handle.write('{"key": "c2/global/0", "case_id": "c2"}')  # complete JSON, but no newline: still torn
+    store = PredictionStore(path)
+    assert store.done == {"c1/global/0"}
+    store.append([_prediction("c2/global/0")])
+    assert [json.loads(line)["key"] for line in path.read_text().splitlines()] == ["c1/global/0", "c2/global/0"]
+
+
+def test_atomic_json_writes_use_unique_temporary_files_and_clean_up(tmp_path, monkeypatch):
+    import os
+
+    from harness.predictions import write_json_atomic
+
+    target = tmp_path / "result.json"
+    write_json_atomic(target, {"v": 1})
+    names = []
+    real_replace = os.replace
+
+    def failing_replace(src, dst):
+        names.append(os.path.basename(src))
+        raise OSError(28, "No space left on device", str(dst))
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    for _ in range(2):
+        with pytest.raises(OSError):
+            write_json_atomic(target, {"v": 2})
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert len(set(names)) == 2, "two writers must not share a temporary file"
+    assert json.loads(target.read_text()) == {"v": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["result.json"], "a temporary file was left behind"
 
 
 class _Task:
@@ -96,3 +163,18 @@ def test_unreadable_images_stop_the_run_or_are_skipped_and_recorded(tmp_path):
     lenient = Generator(None, None, recipe, "cpu", "float32", on_bad_case="skip")
     assert lenient._load_batch([missing]) == ([], [])
     assert set(lenient.bad_cases) == {"c1"}
+
+
+def test_the_fingerprint_knows_weights_by_their_hash_not_their_path():
+    from harness.runner import fingerprint
+
+    class Task:
+        name, version = "t", "1"
+
+    data = {"name": "d", "split": "validation", "sha256": "a", "case_ids_sha256": "b", "n_cases": 1}
+    by_path = [fingerprint({"name": "m", "weights": path, "sha256": "c" * 64}, Task(), "s", {}, data)
+               for path in ("ckpt", "/abs/ckpt")]
+    assert by_path[0] == by_path[1]
+    by_hub = [fingerprint({"name": "m", "weights": hub, "revision": "main"}, Task(), "s", {}, data)
+              for hub in ("org/a", "org/b")]
+    assert by_hub[0] != by_hub[1]

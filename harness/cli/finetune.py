@@ -44,12 +44,14 @@ def finetune_command(model_name: str, task_name: str, data: str, out_dir: str, s
           --data /data/FLARE --out runs/med3dvlm-flare --deepspeed zero2
       harness finetune ... --resume      # continue a stopped run from its newest checkpoint
     """
+    from harness.settings import parse_settings, settings_of_dataclass
     from harness.training import dry_run as plan
     from harness.training import finetune, resolve_run
-    from harness.training.config import parse_settings
+    from harness.training.config import RUN_FIELDS, TrainConfig
 
     overrides = {key: value for key, value in options.items() if value is not None}
-    overrides.update(parse_settings(settings))
+    overrides.update(parse_settings(settings, settings_of_dataclass(TrainConfig, exclude=RUN_FIELDS),
+                                    noun="training setting"))
     cfg = resolve_run(model_name, task=task_name, data=data, out_dir=out_dir, overrides=overrides, resume=resume)
     if dry_run:
         click.echo(plan(cfg, init=init))

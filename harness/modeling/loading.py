@@ -78,12 +78,16 @@ def build_model(name: str, **overrides: Any) -> Med3DVLMForCausalLM:
     return Med3DVLMForCausalLM(model_config(resolve_recipe(name, **overrides)))
 
 
-def load_model(name_or_path: str, *, dtype: Any = None, device: Any = None) -> PreTrainedModel:
-    """Trained weights by zoo name, local checkpoint folder or hub id (see the module docstring)."""
+def load_model(name_or_path: str, *, dtype: Any = None, device: Any = None,
+               llm_options: dict[str, Any] | None = None) -> PreTrainedModel:
+    """Trained weights by zoo name, local checkpoint folder or hub id (see the module docstring).
+    ``llm_options`` override a zoo recipe's LLM options (``--set llm_options.model_id=PATH``)."""
     name_or_path = str(name_or_path)
     dtype = parse_dtype(dtype)
     if name_or_path in plugins.registry("models"):
-        model = load_recipe(plugins.registry("models").create(name_or_path), dtype)
+        model = load_recipe(resolve_recipe(name_or_path, llm_options=llm_options or {}), dtype)
+    elif llm_options:
+        raise HarnessError(f"--set llm_options.* applies to zoo model names; {name_or_path} carries its own LLM")
     elif Path(name_or_path).is_dir():
         model = load_checkpoint(Path(name_or_path), dtype=dtype)
     elif _HUB_ID.match(name_or_path):
@@ -209,14 +213,14 @@ def add_image_token(tokenizer: Any, token: str) -> int:
     return tokenizer.convert_tokens_to_ids(token)
 
 
-def load_tokenizer(name_or_path: str) -> Any:
+def load_tokenizer(name_or_path: str, *, llm_options: dict[str, Any] | None = None) -> Any:
     """The tokenizer of a zoo model or checkpoint folder, with the image token added."""
     from transformers import AutoTokenizer
 
     path = Path(str(name_or_path))
     if path.is_dir() and any(path.glob("tokenizer*")):
         return AutoTokenizer.from_pretrained(path)
-    recipe = plugins.registry("models").create(str(name_or_path))
+    recipe = resolve_recipe(str(name_or_path), llm_options=llm_options or {})
     tokenizer = llm_backend(recipe).tokenizer()
     add_image_token(tokenizer, recipe.image_token)
     return tokenizer

@@ -78,6 +78,8 @@ class TrainConfig:
     report_to: list[str] = field(default_factory=lambda: ["csv"])
     """``csv`` (always available), ``tensorboard``, ``wandb`` (needs an account)."""
     resume: bool = False
+    llm_options: dict[str, Any] = field(default_factory=dict)
+    """Overrides of the recipe's LLM options, e.g. ``--set llm_options.model_id=/path/to/llm`` offline."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -135,7 +135,8 @@ def load_dtype(cfg: TrainConfig, *, cuda: bool, deepspeed: dict[str, Any] | None
     return torch.float32
 
 
-def load_for_training(model_name: str, *, init: str, dtype: torch.dtype) -> tuple[Any, Any]:
+def load_for_training(model_name: str, *, init: str, dtype: torch.dtype,
+                      llm_options: dict[str, Any] | None = None) -> tuple[Any, Any]:
     """(model, tokenizer). ``init="weights"``: the model as `harness.load_model` gives it (trained weights
     when it has them); ``"base"``: the recipe's pretrained parts without its trained weights (a fresh
     vision tower and projector unless the recipe names pretrained ones)."""
@@ -146,11 +147,12 @@ def load_for_training(model_name: str, *, init: str, dtype: torch.dtype) -> tupl
     if init == "base":
         if Path(model_name).is_dir():
             raise HarnessError("--init base needs a zoo model name; a checkpoint folder is always its own weights")
-        recipe = loading.resolve_recipe(model_name, weights=None, extra={"local_weights": None})
+        recipe = loading.resolve_recipe(model_name, weights=None, extra={"local_weights": None},
+                                        llm_options=llm_options or {})
         model = loading.load_recipe(recipe, dtype)
     else:
-        model = loading.load_model(model_name, dtype=dtype)
-    return model, loading.load_tokenizer(model_name)
+        model = loading.load_model(model_name, dtype=dtype, llm_options=llm_options)
+    return model, loading.load_tokenizer(model_name, llm_options=llm_options)
 
 
 def task_names(spec: str) -> list[str]:
@@ -214,7 +216,8 @@ def finetune(cfg: TrainConfig, *, init: str = "weights", log: Callable[[str], No
     if cfg.resume and checkpoint is None:
         say(f"no checkpoint in {cfg.out_dir} yet: starting from step 0")
     set_seed(cfg.seed)
-    model, tokenizer = load_for_training(cfg.model, init=init, dtype=load_dtype(cfg, cuda=cuda, deepspeed=deepspeed))
+    model, tokenizer = load_for_training(cfg.model, init=init, dtype=load_dtype(cfg, cuda=cuda, deepspeed=deepspeed),
+                                         llm_options=cfg.llm_options)
     model.config.use_cache = False
     dataset = build_dataset(cfg, model, tokenizer)
     if cfg.lora:

@@ -76,6 +76,7 @@ class FlareReportTask:
     name = "flare_report"
     version = "1"
     default_data = OFFICIAL_DATA
+    needs_judge = True
     decoding: dict[str, Any] = {"do_sample": False, "max_new_tokens": 512}
 
     def __init__(self, prompt: str = REPORT_PROMPT) -> None:
