@@ -39,7 +39,7 @@ def parse_bool(value: Any, *, name: str) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise HarnessError(f"option {name}={value!r} is not a boolean; use true/false, yes/no or 1/0")
+    raise HarnessError(f"option {name}={value} is not a boolean; use true/false, yes/no or 1/0")
 
 
 def parse_pairs(pairs: Iterable[str], *, flag: str = "--judge-option") -> dict[str, str]:

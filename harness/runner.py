@@ -29,7 +29,6 @@ from harness.errors import HarnessError
 from harness.predictions import PredictionStore, write_json_atomic
 from harness.rundir import RunDir
 from harness.runoptions import RunConfig, apply_limit, auto_batch_size, check_device
-from harness.settings import parse_options as parse_settings  # noqa: F401 - `harness score --judge-option` uses it
 from harness.task import Prediction, Request
 
 SCHEMA_VERSION = 1
@@ -254,18 +253,13 @@ def _check_model_name(name: str) -> None:
         plugins.registry("models").get(name)
 
 
-def make_judge(task: Any, name: str | None, options: dict[str, Any] | None = None) -> Any:
-    """The task's judge (resolved, not yet loaded), or None for a task that needs none."""
+def make_judge(task: Any, name: str | None, options: Sequence[str] = ()) -> Any:
+    """The task's judge (resolved, options typed strictly, not yet loaded), or None for a task that needs none."""
+    from harness.scoring.judging import create_judge
+
     if not getattr(task, "needs_judge", False):
         return None
-    if name is None:
-        from harness.scoring.judging import default_judge_name
-
-        name = getattr(task, "default_judge", None) or default_judge_name()
-    try:
-        return plugins.registry("judges").create(name, **(options or {}))
-    except TypeError as exc:
-        raise HarnessError(f"--judge-option: judge '{name}' rejected the options {options}: {exc}") from None
+    return create_judge(name or getattr(task, "default_judge", None), options, load=False)
 
 
 def case_ids_sha256(case_ids: Sequence[str]) -> str:
@@ -274,25 +268,21 @@ def case_ids_sha256(case_ids: Sequence[str]) -> str:
 
 
 def load_data(data: str | None, split: str | None, limit: int | float | None) -> tuple[list[Any], dict[str, Any]]:
-    """The cases asked for and the data identity: name, split, sha256 of the record files, the case ids
-    asked for, and whether ``limit`` cut the list (``partial``)."""
-    from harness.data import load_cases
-    from harness.provenance import sha256_files
+    """The cases asked for and the data identity (`harness.data.load_data`: name, split used, hub id and
+    revision, sha256 of the record files), with the case ids asked for and whether ``limit`` cut the list
+    (``partial``)."""
+    from harness.data import load_data as load_records
 
     if data is None:
         raise HarnessError("no data: pass --data DIR, a JSON file, 'demo', or a hub data set id")
-    available = load_cases(data, split=split)
-    cases = apply_limit(available, limit)
-    sources = sorted({c.source for c in available if c.source and Path(c.source).is_file()})
-    records = sha256_files(Path(s) for s in sources) if sources else case_ids_sha256([c.case_id for c in available])
+    loaded = load_records(data, split=split)
+    cases = apply_limit(loaded.cases, limit)
     info = {
-        "name": str(data) if not Path(str(data)).exists() else Path(str(data)).name,
-        "split": split or "validation",
-        "sha256": records,
+        **loaded.identity,
         "case_ids_sha256": case_ids_sha256([c.case_id for c in cases]),
         "n_cases": len(cases),
-        "n_cases_available": len(available),
-        "partial": len(cases) < len(available),
+        "n_cases_available": len(loaded.cases),
+        "partial": len(cases) < len(loaded.cases),
     }
     return cases, info
 

@@ -41,7 +41,8 @@ class RunConfig:
     device: str | None = None
     dtype: str | None = None
     judge: str | None = None
-    judge_options: dict[str, Any] = field(default_factory=dict)
+    judge_options: tuple[str, ...] = ()
+    """``--judge-option KEY=VALUE`` pairs, typed by the judge factory's signature (`harness.options`)."""
     """Options of the judge's factory (``--judge-option KEY=VALUE``), checked by the judge plugin."""
     split: str | None = None
     on_bad_case: str = "error"

@@ -12,7 +12,6 @@ true/false/yes/no/1/0, anything else is an error.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import math
@@ -22,23 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.options import parse_bool
 
-__all__ = ["LLM_OPTIONS", "RUN_SETTINGS", "Setting", "parse_bool", "parse_options", "parse_settings",
-           "settings_of_dataclass"]
-
-_TRUE = {"true", "yes", "1", "on"}
-_FALSE = {"false", "no", "0", "off"}
-
-
-def parse_bool(text: str, what: str) -> bool:
-    """``true/false/yes/no/1/0/on/off`` (any case); anything else is an error naming ``what``."""
-    lowered = text.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise HarnessError(f"{what}: expected true or false (yes/no, 1/0), got {text!r}")
-
+__all__ = ["LLM_OPTIONS", "RUN_SETTINGS", "Setting", "parse_settings", "settings_of_dataclass"]
 
 @dataclass(frozen=True)
 class Setting:
@@ -59,7 +44,7 @@ class Setting:
         if self.optional and text.strip().lower() in {"none", "null"}:
             return None
         if self.kind == "bool":
-            return parse_bool(text, what)
+            return parse_bool(text, name=f"{option} {key}")
         if self.kind == "int":
             value: Any = _number(int, text, what, "an integer")
         elif self.kind == "float":
@@ -140,19 +125,6 @@ def parse_settings(pairs: Sequence[str], specs: Mapping[str, Setting], *, option
             out.setdefault(head, {})[sub] = spec.parse(key, text, option)
         else:
             out[key] = spec.parse(key, text, option)
-    return out
-
-
-def parse_options(pairs: Sequence[str], *, option: str = "--set") -> dict[str, Any]:
-    """Options whose keys a plugin checks itself (``--judge-option``): strict boolean words, numbers, text."""
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, text = split_pair(pair, option)
-        value = _loose(text)
-        if isinstance(value, str):
-            with contextlib.suppress(ValueError):
-                value = float(value)
-        out[key] = value
     return out
 
 

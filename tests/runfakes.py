@@ -59,7 +59,7 @@ class FakeGenerator:
 def demo_records(folder: Path) -> Path:
     """Three validation cases of the demo data set (each with global and local questions)."""
     root = generate_demo(folder, cases=8, seed=1)
-    return root / "validation" / "validation-demo.json"
+    return root / "validation" / "val.json"
 
 
 def install_fakes(monkeypatch: pytest.MonkeyPatch) -> dict[str, FakeGenerator]:

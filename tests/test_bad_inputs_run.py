@@ -41,7 +41,7 @@ BAD_OPTIONS = [
     (["--set", "temperature=abc"], ["temperature=abc"]),
     (["--set", "temperature=0"], ["temperature=0", "greater than 0"]),
     (["--set", "top_p=2"], ["top_p=2", "at most 1"]),
-    (["--set", "do_sample=maybe"], ["do_sample=maybe", "true or false"]),
+    (["--set", "do_sample=maybe"], ["do_sample=maybe", "not a boolean"]),
     (["--set", "decoding=sampled"], ["decoding=sampled", "greedy, reference"]),
     (["--set", "on_bad_case=raise"], ["on_bad_case=raise", "error, skip"]),
     (["--set", "llm_options=x"], ["llm_options", "unknown setting 'llm_options'"]),

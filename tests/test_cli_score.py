@@ -88,7 +88,7 @@ def test_harness_predictions_jsonl_go_through_the_task(capsys, tmp_path):
         (["flare_report", "--predictions", REPORT_CSV, "--judge", "lexical", "--judge-option", "x=1"],
          "judge 'lexical' has no option 'x'"),
         (["flare_report", "--predictions", REPORT_CSV, "--judge", "hf", "--judge-option", "trust_remote_code=maybe"],
-         "trust_remote_code='maybe' is not a boolean"),
+         "trust_remote_code=maybe is not a boolean"),
         (["flare_report", "--predictions", REPORT_CSV, "--judge", "hf", "--judge-option", "max_length=big"],
          "max_length='big' is not an integer"),
         (["flare_report", "--predictions", REPORT_CSV, "--judge", "hf", "--judge-option", "batching=fast"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import HarnessError
-from harness.settings import RUN_SETTINGS, parse_bool, parse_options, parse_settings, settings_of_dataclass
+from harness.settings import RUN_SETTINGS, parse_settings, settings_of_dataclass
 
 
 def test_run_settings_are_typed_and_nested_keys_collect():
@@ -22,7 +22,7 @@ def test_run_settings_are_typed_and_nested_keys_collect():
     ("max_new_tokens=1.5", r"expected an integer"),
     ("temperature=nan", r"temperature=nan: expected a finite number"),
     ("seed=-1", r"seed=-1: must be at least 0"),
-    ("do_sample=2", r"expected true or false"),
+    ("do_sample=2", r"is not a boolean"),
     ("llm_options.=x", r"unknown setting"),
     ("style", r"--set expects KEY=VALUE, got 'style'"),
 ])
@@ -34,17 +34,12 @@ def test_bad_run_settings_are_one_line(pair, message):
 @pytest.mark.parametrize(("text", "value"), [("true", True), ("Yes", True), ("1", True), ("no", False),
                                               ("FALSE", False), ("0", False)])
 def test_booleans_are_strict(text, value):
-    assert parse_bool(text, "x") is value
+    assert parse_settings([f"do_sample={text}"], RUN_SETTINGS) == {"do_sample": value}
 
 
 def test_a_word_that_is_not_a_boolean_is_refused():
-    with pytest.raises(HarnessError, match="trust_remote_code=nein: expected true or false"):
-        parse_bool("nein", "trust_remote_code=nein")
-
-
-def test_plugin_options_keep_their_keys_and_type_values():
-    assert parse_options(["batch_size=4", "temperature=0.5", "trust_remote_code=false", "model=a/b"]) == {
-        "batch_size": 4, "temperature": 0.5, "trust_remote_code": False, "model": "a/b"}
+    with pytest.raises(HarnessError, match="do_sample=nein is not a boolean"):
+        parse_settings(["do_sample=nein"], RUN_SETTINGS)
 
 
 def test_training_settings_come_from_the_config_dataclass():

@@ -38,10 +38,13 @@ from harness.cli.options import BATCH_SIZE, LIMIT, verbosity
               help="An unreadable image stops the run, or is skipped and listed in result.json.")
 @click.option("--overwrite", is_flag=True, help="Start --out again instead of resuming it.")
 @click.option("--publish", is_flag=True, help="Also add the result to leaderboard/results/.")
+@click.option("--allow-partial", is_flag=True,
+              help="With --publish: accept a partial run (--limit, skipped bad cases); the board marks it PARTIAL.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result object (one per task) as JSON on stdout.")
 @click.option("--quiet", is_flag=True, help="No progress bar (same as the global -q).")
 def run_command(model_name: str, task_names: str, out_dir: str | None, settings: tuple[str, ...],
-                judge_options: tuple[str, ...], seed: int | None, publish: bool, as_json: bool, quiet: bool,
+                judge_options: tuple[str, ...], seed: int | None, publish: bool, allow_partial: bool, as_json: bool,
+                quiet: bool,
                 **fields: Any) -> None:
     """Generate and score tasks with a model. Rerunning into the same --out resumes.
 
@@ -52,16 +55,18 @@ def run_command(model_name: str, task_names: str, out_dir: str | None, settings:
       harness run --model med3dvlm --task flare_report --data /data/FLARE --batch-size auto --limit 0.1
       torchrun --nproc-per-node 4 -m harness run --model med3dvlm --task flare_vqa --data /data/FLARE
     """
+    from harness.options import parse_pairs
     from harness.runner import load_generator, preflight, run
     from harness.runoptions import config_from_settings
-    from harness.settings import parse_options
+    from harness.scoring.table import format_scores
 
+    parse_pairs(judge_options)  # KEY=VALUE syntax, checked for every task; values are typed by the judge
     tasks = [name.strip() for name in task_names.split(",") if name.strip()]
     if not tasks or len(set(tasks)) != len(tasks):
         raise click.BadParameter(f"{task_names!r}: give task names separated by commas, each once", param_hint="--task")
     configs = [config_from_settings(settings, model=model_name, task=task, out_dir=_out_dir(out_dir, model_name,
                                                                                            task, len(tasks)),
-                                    judge_options=parse_options(judge_options, option="--judge-option"),
+                                    judge_options=judge_options,
                                     **({"seed": seed} if seed is not None else {}), **fields)
                for task in tasks]
     progress = not quiet and verbosity() >= 0 and sys.stderr.isatty()
@@ -82,7 +87,7 @@ def run_command(model_name: str, task_names: str, out_dir: str | None, settings:
         if publish:
             from harness.leaderboard.collect import add_run
 
-            click.echo(f"published {add_run(config.resolved_out_dir())}; run `harness leaderboard build`",
+            click.echo(f"published {add_run(config.resolved_out_dir(), allow_partial=allow_partial)}; run `harness leaderboard build`",
                        err=as_json)
     if as_json:
         payload = next(iter(results.values())) if len(results) == 1 else results
@@ -95,22 +100,6 @@ def _out_dir(out_dir: str | None, model: str, task: str, n_tasks: int) -> Path |
         return Path(out_dir) if out_dir else None
     base = Path(out_dir) if out_dir else Path("runs") / (Path(model).name or "model")
     return base / task
-
-
-def format_scores(scores: dict[str, Any]) -> str:
-    """A short table of the headline figures (and per-organ GREEN for report tasks)."""
-    from tabulate import tabulate
-
-    headline = [(k, f"{v:.4f}" if isinstance(v, float) else v) for k, v in sorted(scores.items())
-                if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    lines = [tabulate(headline, headers=["metric", "value"], disable_numparse=True)]
-    if isinstance(scores.get("organs"), dict):
-        all_cases = scores.get("organs_all_cases", {})
-        rows = [(organ, value, all_cases.get(organ)) for organ, value in sorted(scores["organs"].items())]
-        lines.append(tabulate(rows, headers=["organ", "GREEN (official)", "GREEN (all cases)"], floatfmt=".4f"))
-    if scores.get("judge"):
-        lines.append(f"judge: {scores['judge']}")
-    return "\n\n".join(lines)
 
 
 COMMANDS = [run_command]

@@ -50,7 +50,7 @@ def create_judge(name: str | None, options: Sequence[str] = (), *, load: bool = 
 
     judge_name = name or default_judge_name()
     entry = plugins.registry("judges").get(judge_name)
-    settings = typed_options(entry.load(), parse_pairs(options), what=f"judge '{judge_name}'")
+    settings = typed_options(entry.load(), parse_pairs(options), what=f"--judge-option: judge '{judge_name}'")
     try:
         judge = entry.create(**settings)
     except TypeError as exc:
