@@ -87,8 +87,8 @@ def run_command(model_name: str, task_names: str, out_dir: str | None, settings:
         if publish:
             from harness.leaderboard.collect import add_run
 
-            click.echo(f"published {add_run(config.resolved_out_dir(), allow_partial=allow_partial)}; run `harness leaderboard build`",
-                       err=as_json)
+            published = add_run(config.resolved_out_dir(), allow_partial=allow_partial)
+            click.echo(f"published {published}; run `harness leaderboard build`", err=as_json)
     if as_json:
         payload = next(iter(results.values())) if len(results) == 1 else results
         click.echo(json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False))
