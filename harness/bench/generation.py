@@ -8,9 +8,8 @@ and the prompt forward, and decode is every later step.
 
 from __future__ import annotations
 
-from typing import Any
-
 import time
+from typing import Any
 
 import torch
 from transformers import LogitsProcessor, LogitsProcessorList

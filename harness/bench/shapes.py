@@ -106,5 +106,5 @@ def tiny() -> Shapes:
     )
 
 
-def for_device(device: str) -> Shapes:
-    return tiny() if device == "cpu" else full()
+def for_scale(scale: str) -> Shapes:
+    return {"full": full, "tiny": tiny}[scale]()

@@ -54,7 +54,7 @@ def run_bench(device_name: str, *, sections: tuple[str, ...] = SECTIONS, scale: 
     from harness.bench.vision import measure_vision
 
     device = check_device(device_name)
-    shapes = shape_sets.tiny() if (scale or ("tiny" if device.name == "cpu" else "full")) == "tiny" else shape_sets.full()
+    shapes = shape_sets.for_scale(scale or ("tiny" if device.name == "cpu" else "full"))
     dtype = bench_dtype(device)
     start = time.perf_counter()
     result: dict[str, Any] = {
@@ -75,10 +75,11 @@ def run_bench(device_name: str, *, sections: tuple[str, ...] = SECTIONS, scale: 
     if "judge" in sections:
         judge = build_judge(shapes, device, dtype)
         tokenizer = bench_tokenizer(judge.config.vocab_size)
+        prompts = green_prompts(max(shapes.judge_samples, 2 * max(shapes.judge_batches)))
         result["judge"] = measure_judge(
-            judge, tokenizer, device, green_prompts(max(shapes.judge_samples, 2 * max(shapes.judge_batches))),
-            batches=shapes.judge_batches, new_tokens=shapes.judge_new_tokens, calls_per_case=shapes.judge_calls_per_case,
-            search_largest=shapes.search_largest, largest_cap=shapes.largest_cap)
+            judge, tokenizer, device, prompts, batches=shapes.judge_batches, new_tokens=shapes.judge_new_tokens,
+            calls_per_case=shapes.judge_calls_per_case, search_largest=shapes.search_largest,
+            largest_cap=shapes.largest_cap)
         del judge
         _free(device)
     if "training" in sections:
