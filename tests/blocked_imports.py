@@ -34,7 +34,8 @@ class Blocker(MetaPathFinder):
 def _importer() -> str:
     """The file of the first frame outside the import machinery: the module doing the import."""
     frame = sys._getframe(2)
-    while frame is not None and (frame.f_code.co_filename.startswith("<frozen") or frame.f_code.co_filename == __file__):
+    while frame is not None and (frame.f_code.co_filename.startswith("<frozen")
+                                 or frame.f_code.co_filename == __file__):
         frame = frame.f_back
     return frame.f_code.co_filename if frame is not None else "?"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from badinput import assert_one_line_error, run_cli
 
 CASES = [

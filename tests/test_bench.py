@@ -82,7 +82,7 @@ def test_green_prompts_are_green_shaped():
     lengths = [len(tokenizer.apply_chat_template([{"from": "human", "value": p}, {"from": "gpt", "value": ""}],
                                                  tokenize=True, add_generation_prompt=True, return_dict=False))
                for p in green_prompts(16)]
-    assert 550 <= min(lengths) and max(lengths) <= 950, lengths
+    assert min(lengths) >= 550 and max(lengths) <= 950, lengths
 
 
 def test_flare_prompts_have_the_visual_tokens_and_the_case_questions():
