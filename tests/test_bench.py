@@ -75,10 +75,10 @@ def test_every_figure_is_present(cpu_bench):
 
 def test_green_prompts_are_green_shaped():
     from harness.bench.prompts import bench_tokenizer, green_prompts
-    from harness_plugins.judges.hf import GREEN_CHAT_TEMPLATE
+    from harness.bench.judge import green_template
 
     tokenizer = bench_tokenizer(32000)
-    tokenizer.chat_template = GREEN_CHAT_TEMPLATE
+    tokenizer.chat_template = green_template()
     lengths = [len(tokenizer.apply_chat_template([{"from": "human", "value": p}, {"from": "gpt", "value": ""}],
                                                  tokenize=True, add_generation_prompt=True, return_dict=False))
                for p in green_prompts(16)]
@@ -109,3 +109,11 @@ def test_mfu_counts_weight_gradients_of_trainable_matrices_only():
     batch = {"attention_mask": torch.tensor([[1, 1, 1, 0]])}
     # linear: (4 * 300 + 2 * 200) * 3 tokens; attention: 3 * 2 * 1 * 10 * 3^2; vision: 3 * 5 per sample
     assert step_flops(Toy(), batch, vision_forward_flops=5.0) == 4800 + 540 + 15
+
+
+def test_largest_batch_search_tries_the_cap_first_and_halves_down_to_the_last_listed_batch():
+    from harness.bench.generation import largest_candidates
+
+    assert largest_candidates(32, 512) == [512, 256, 128, 64]
+    assert largest_candidates(64, 128) == [128]
+    assert largest_candidates(64, 64) == []

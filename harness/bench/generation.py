@@ -99,30 +99,36 @@ def generate_point(model: Any, device: Device, prompts: list[list[int]], *, batc
 
 def measure_generation(model: Any, device: Device, prompts: dict[str, list[list[int]]], shapes: Shapes, *,
                        pad_id: int, caches: tuple[str | None, ...] = (None, "static")) -> dict[str, Any]:
-    """Every (kind, cache, batch) point, plus, on a GPU, the largest batch that fits (doubling until out of
-    memory, up to ``shapes.largest_cap``); then seconds per FLARE case at each kind's best batch."""
+    """Every (kind, cache, batch) point, plus, on a GPU, the largest batch that fits (the first of
+    `largest_candidates` that does not run out of memory); then seconds per FLARE case at each kind's best."""
     new_tokens = {"report": shapes.report_new_tokens, "vqa": shapes.vqa_new_tokens}
     rows: list[dict[str, Any]] = []
     for kind in ("report", "vqa"):
         for cache in caches:
-            batch, largest = None, None
             for batch in shapes.generation_batches:
                 row = _point(model, device, prompts[kind], batch, new_tokens[kind], pad_id, cache)
                 rows.append({"kind": kind, **row})
                 if "status" in row:
                     break
-                largest = batch
-            if shapes.search_largest and device.is_cuda and largest == batch:
-                batch = largest * 2
-                while batch <= shapes.largest_cap:
-                    row = _point(model, device, prompts[kind], batch, new_tokens[kind], pad_id, cache)
-                    rows.append({"kind": kind, "largest_search": True, **row})
-                    if "status" in row:
-                        break
-                    batch *= 2
+            else:
+                if shapes.search_largest and device.is_cuda:
+                    for batch in largest_candidates(shapes.generation_batches[-1], shapes.largest_cap):
+                        row = _point(model, device, prompts[kind], batch, new_tokens[kind], pad_id, cache)
+                        rows.append({"kind": kind, "largest_search": True, **row})
+                        if "status" not in row:
+                            break
     return {"rows": rows, "per_case": per_case(rows, shapes.vqa_per_case),
             "prompt_tokens": {k: [len(p) for p in v] for k, v in prompts.items()},
             "new_tokens": new_tokens, "vqa_per_case": shapes.vqa_per_case}
+
+
+def largest_candidates(last: int, cap: int) -> list[int]:
+    """Batch sizes to try for "the largest that fits", largest first: ``cap``, halving while above ``last``."""
+    out = []
+    while cap > last:
+        out.append(cap)
+        cap //= 2
+    return out
 
 
 def _point(model: Any, device: Device, prompts: list[list[int]], batch: int, new_tokens: int, pad_id: int,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.bench.device import Device, is_out_of_memory
+from harness.bench.generation import largest_candidates
 from harness.errors import HarnessError
 
 GREEN_SCORE_SECONDS = 2.3
@@ -24,19 +25,30 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
+def judge_class() -> Any:
+    from harness import plugins
+
+    return plugins.registry("judges").get("hf").load()
+
+
+def green_template() -> str:
+    """GREEN's chat template, from the module of the registered ``hf`` judge."""
+    import inspect
+
+    return inspect.getmodule(judge_class()).GREEN_CHAT_TEMPLATE
+
+
 def complete(model: Any, tokenizer: Any, prompts: list[str], *, batch_size: int, new_tokens: int,
              variant: dict[str, Any]) -> list[str]:
     """The ``hf`` judge's completions for ``prompts``, run on ``model``/``tokenizer``.
 
     Uses ``HFJudge.from_model`` when the plugin has it; otherwise plain padded ``model.generate`` with the
     judge's template and settings (only the ``padded`` and ``static`` variants)."""
-    from harness import plugins
-
     model.generation_config.max_new_tokens = new_tokens
     model.generation_config.min_new_tokens = new_tokens
-    judge_class = plugins.registry("judges").get("hf").load()
-    if hasattr(judge_class, "from_model"):
-        judge = judge_class.from_model(model, tokenizer, batch_size=batch_size, **variant)
+    factory = judge_class()
+    if hasattr(factory, "from_model"):
+        judge = factory.from_model(model, tokenizer, batch_size=batch_size, **variant)
         return judge.complete(prompts)
     if variant.get("generation") != "padded":
         raise NotImplementedError("this hf judge has no from_model (continuous batching needs it)")
@@ -47,9 +59,7 @@ def _plain_generate(model: Any, tokenizer: Any, prompts: list[str], batch_size: 
                     cache_implementation: str | None) -> list[str]:
     import torch
 
-    from harness_plugins.judges.hf import GREEN_CHAT_TEMPLATE
-
-    tokenizer.chat_template = GREEN_CHAT_TEMPLATE
+    tokenizer.chat_template = green_template()
     texts = [tokenizer.apply_chat_template([{"from": "human", "value": p}, {"from": "gpt", "value": ""}],
                                            tokenize=False, add_generation_prompt=True) for p in prompts]
     order = sorted(range(len(texts)), key=lambda i: len(tokenizer(texts[i])["input_ids"]))
@@ -67,24 +77,25 @@ def _plain_generate(model: Any, tokenizer: Any, prompts: list[str], batch_size: 
 
 def measure_judge(model: Any, tokenizer: Any, device: Device, prompts: list[str], *, batches: tuple[int, ...],
                   new_tokens: int, calls_per_case: int, search_largest: bool, largest_cap: int) -> dict[str, Any]:
-    """Each variant at each batch (and, on a GPU, doubling past the last until out of memory)."""
-    from harness_plugins.judges.hf import GREEN_CHAT_TEMPLATE
-
-    tokenizer.chat_template = GREEN_CHAT_TEMPLATE
+    """Each variant at each batch and, on a GPU, the largest batch that fits (`largest_candidates`)."""
+    tokenizer.chat_template = green_template()
     lengths = [len(tokenizer.apply_chat_template([{"from": "human", "value": p}, {"from": "gpt", "value": ""}],
                                                  tokenize=True, add_generation_prompt=True, return_dict=False))
                for p in prompts]
     rows: list[dict[str, Any]] = []
     for name, variant in VARIANTS.items():
-        sizes = list(batches)
-        while sizes:
-            batch = sizes.pop(0)
+        for batch in batches:
             row = _point(model, tokenizer, device, prompts, batch, new_tokens, name, variant)
             rows.append(row)
             if "status" in row:
                 break
-            if not sizes and search_largest and device.is_cuda and batch * 2 <= min(largest_cap, len(prompts)):
-                sizes.append(batch * 2)
+        else:
+            if search_largest and device.is_cuda:
+                for batch in largest_candidates(batches[-1], min(largest_cap, len(prompts))):
+                    row = _point(model, tokenizer, device, prompts, batch, new_tokens, name, variant)
+                    rows.append({**row, "largest_search": True})
+                    if "status" not in row:
+                        break
     fitted = [r for r in rows if "status" not in r]
     best = min(fitted, key=lambda r: r["seconds_per_sample"]) if fitted else None
     return {
