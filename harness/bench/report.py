@@ -68,4 +68,6 @@ def table(result: dict[str, Any]) -> str:
     device = result["device"]
     head = (f"{result['scale']} configuration on {device['name']} ({device['description']}), {result['date']}, "
             f"torch {result['versions']['torch']}, transformers {result['versions']['transformers']}")
+    if result["scale"] == "tiny":
+        head += "\n(tiny configurations: these figures prove the code path; they are not the real models' speed)"
     return head + "\n" + tabulate(figure_rows(result), headers=["measurement", "point", "figures"])
