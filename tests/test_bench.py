@@ -74,8 +74,8 @@ def test_every_figure_is_present(cpu_bench):
 
 
 def test_green_prompts_are_green_shaped():
-    from harness.bench.prompts import bench_tokenizer, green_prompts
     from harness.bench.judge import green_template
+    from harness.bench.prompts import bench_tokenizer, green_prompts
 
     tokenizer = bench_tokenizer(32000)
     tokenizer.chat_template = green_template()
