@@ -91,3 +91,37 @@ def test_static_cache_and_precomputed_features_equal_the_dynamic_cache(splice):
                               **greedy)
     assert static.tolist() == alone
     assert features.tolist() == alone
+
+
+def _fixture_volume(name: str) -> torch.Tensor:
+    """Volumes "a" and "b" of ../shared/fixtures/med3dvlm-tiny (formulas in its README)."""
+    import numpy as np
+
+    z, y, x = np.arange(128).reshape(128, 1, 1), np.arange(256).reshape(1, 256, 1), np.arange(256).reshape(1, 1, 256)
+    if name == "a":
+        v = 0.5 + 0.25 * np.sin(z * 0.11 + y * 0.05) * np.cos(x * 0.07) + 0.2 * np.cos((x + y) * 0.013 - z * 0.031)
+    else:
+        r = ((z - 64) / 60) ** 2 + ((y - 120) / 100) ** 2 + ((x - 140) / 90) ** 2
+        v = np.where(r < 1, 0.7 + 0.1 * np.sin(x * 0.2), 0.1 + 0.05 * np.cos(y * 0.3 + z * 0.1))
+    return torch.from_numpy(np.clip(v, 0, 1).astype(np.float32))[None, None]
+
+
+@pytest.mark.slow
+def test_static_cache_and_features_reproduce_the_reference_greedy_tokens(shared_fixtures):
+    """The published-layout tiny checkpoint: 12 greedy tokens equal the reference's, whichever path."""
+    import json
+
+    import harness
+
+    folder = shared_fixtures / "med3dvlm-tiny"
+    expected = json.loads((folder / "expected.json").read_text())
+    model = harness.load_model(str(folder / "checkpoint"), dtype=torch.float32)
+    greedy = {"max_new_tokens": 12, "min_new_tokens": 12, "do_sample": False}
+    for key, volume in (("report", "a"), ("vqa", "b")):
+        image = _fixture_volume(volume)
+        ids = torch.tensor([expected["prompts"][key]])
+        with torch.inference_mode():
+            static = model.generate(input_ids=ids, images=image, cache_implementation="static", **greedy)
+            features = model.generate(input_ids=ids, image_features=model.encode_images(image), **greedy)
+        assert static[0].tolist() == expected["generated"][key]
+        assert features[0].tolist() == expected["generated"][key]
