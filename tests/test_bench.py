@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 HEAVY = ("monai", "SimpleITK", "nibabel", "isal", "gguf", "datasets", "jsonschema", "deepspeed")
 BLOCKER = Path(__file__).resolve().parent / "blocked_imports.py"
@@ -117,3 +118,12 @@ def test_largest_batch_search_tries_the_cap_first_and_halves_down_to_the_last_li
     assert largest_candidates(32, 512) == [512, 256, 128, 64]
     assert largest_candidates(64, 128) == [128]
     assert largest_candidates(64, 64) == []
+
+
+def test_bench_models_never_auto_compile():
+    """A static cache on a GPU would make transformers compile every batch shape: the bench stays eager."""
+    from harness.bench.device import describe
+    from harness.bench.models import build_judge
+    from harness.bench.shapes import tiny
+
+    assert build_judge(tiny(), describe("cpu"), torch.float32).generation_config.disable_compile is True

@@ -1,4 +1,8 @@
-"""Build the measured architectures at random initialisation directly on the device, in the bench dtype."""
+"""Build the measured architectures at random initialisation directly on the device, in the bench dtype.
+
+Their generation configs turn off transformers' automatic ``torch.compile`` of the decoding step (which a
+static cache triggers on a GPU): compiling takes minutes for each batch shape and needs a compiler
+toolchain, so every figure here is eager PyTorch."""
 
 from __future__ import annotations
 
@@ -34,7 +38,7 @@ def build_vlm(shapes: Shapes, device: Device, dtype: torch.dtype) -> Any:
     torch.manual_seed(0)
     with torch.device(device.torch_device), default_dtype(dtype):
         model = harness.build_model(shapes.model, **shapes.recipe_overrides())
-    return model.to(dtype).eval()
+    return _eager(model.to(dtype).eval())
 
 
 def build_judge(shapes: Shapes, device: Device, dtype: torch.dtype) -> Any:
@@ -46,4 +50,9 @@ def build_judge(shapes: Shapes, device: Device, dtype: torch.dtype) -> Any:
     torch.manual_seed(0)
     with torch.device(device.torch_device), default_dtype(dtype):
         model = AutoModelForCausalLM.from_config(config, attn_implementation="sdpa")
-    return model.to(dtype).eval()
+    return _eager(model.to(dtype).eval())
+
+
+def _eager(model: Any) -> Any:
+    model.generation_config.disable_compile = True
+    return model
