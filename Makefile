@@ -5,7 +5,7 @@ HARNESS := $(VENV)/bin/harness
 DEMO_OUT ?= runs/demo
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-fast bench lint leaderboard clean
+.PHONY: setup demo test test-fast bench bench-cpu bench-gpu lint leaderboard clean
 
 $(VENV)/.bootstrapped: pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh
@@ -23,6 +23,13 @@ test-fast: setup
 
 bench: setup
 	$(PY) -m pytest benchmarks --benchmark-only --benchmark-columns=min,mean,median,rounds $(PYTEST_ARGS)
+
+# `harness bench` with the tiny configurations (seconds), and on a GPU machine with the 7B architectures.
+bench-cpu: setup
+	$(HARNESS) bench --device cpu --out bench-cpu.json
+
+bench-gpu:
+	bash scripts/gpu_bench.sh
 
 lint: setup
 	$(VENV)/bin/ruff check .

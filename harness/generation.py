@@ -2,7 +2,8 @@
 
 Prompts are tokenised with left padding so every row's new tokens start at the same position; the
 model's splice counts from each row's first real token, so a batch gives the same tokens as one request
-at a time.
+at a time. The vision tower runs once per distinct volume of a batch (a case's VQA questions share one),
+and ``cache_implementation`` (e.g. ``"static"``) selects the KV cache transformers' ``generate`` uses.
 """
 
 from __future__ import annotations
@@ -51,12 +52,14 @@ class Generator:
     bad_cases: dict[str, str] = field(default_factory=dict)
     image_cache_size: int = 16
     """Prepared volumes kept in memory: a VQA case's questions reuse its image across batches."""
+    cache_implementation: str | None = None
+    """KV cache of ``generate``: None (dynamic) or a transformers name such as ``"static"``; same tokens."""
     _images: OrderedDict = field(default_factory=OrderedDict, repr=False)
 
     @classmethod
     def load(cls, name_or_path: str, *, device: str | None = None, dtype: str | None = None,
              on_bad_case: str = "error", seed: int | None = None,
-             llm_options: dict[str, Any] | None = None) -> Generator:
+             llm_options: dict[str, Any] | None = None, cache_implementation: str | None = None) -> Generator:
         import torch
 
         from harness.modeling.loading import load_model, load_tokenizer
@@ -71,7 +74,8 @@ class Generator:
         tokenizer.padding_side = "left"
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
-        return cls(model, tokenizer, model.config.get_recipe(), device, dtype_name, on_bad_case, seed)
+        return cls(model, tokenizer, model.config.get_recipe(), device, dtype_name, on_bad_case, seed,
+                   cache_implementation=cache_implementation)
 
     @property
     def image_tokens(self) -> str:
@@ -142,16 +146,22 @@ class Generator:
     def generate(self, batch: Sequence[Request], images: Sequence[Any]) -> list[str]:
         import torch
 
-        pixels = torch.stack(list(images)).to(self.device, getattr(torch, self.dtype_name))
+        distinct = {id(image): image for image in images}  # `_image` returns one cached object per volume
+        slot = {key: i for i, key in enumerate(distinct)}
+        rows = [slot[id(image)] for image in images]
+        pixels = torch.stack(list(distinct.values())).to(self.device, getattr(torch, self.dtype_name))
         encoded = self.tokenizer([r.prompt for r in batch], return_tensors="pt", padding=True)
         decoding = dict(batch[0].decoding)
+        if self.cache_implementation:
+            decoding.setdefault("cache_implementation", self.cache_implementation)
         if self.seed is not None:
             torch.manual_seed(int(self.seed))
         with torch.inference_mode():
+            features = self.model.encode_images(pixels)[torch.tensor(rows, device=pixels.device)]
             new_tokens = self.model.generate(
                 input_ids=encoded["input_ids"].to(self.device),
                 attention_mask=encoded["attention_mask"].to(self.device),
-                images=pixels,
+                image_features=features,
                 pad_token_id=self.tokenizer.pad_token_id,
                 **decoding,
             )

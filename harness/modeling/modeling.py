@@ -126,15 +126,21 @@ class Med3DVLMForCausalLM(PreTrainedModel, GenerationMixin):
         input_ids: torch.Tensor,
         images: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
+        image_features: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """The LLM's input embeddings with the image tokens spliced in (same length as ``input_ids``)."""
+        """The LLM's input embeddings with the image tokens spliced in (same length as ``input_ids``).
+
+        ``image_features`` (B, N, hidden), from `encode_images`, replaces ``images``: a caller whose rows share
+        a volume (a case's VQA questions) runs the vision tower once per distinct volume."""
         embeds = self.get_input_embeddings()(input_ids)
-        if images is None:
-            return embeds
+        if image_features is None:
+            if images is None:
+                return embeds
+            image_features = self.encode_images(images)
         return splice(
             self.splice_strategy,
             embeds,
-            self.encode_images(images),
+            image_features,
             input_ids=input_ids,
             attention_mask=attention_mask,
             image_token_id=self.config.image_token_id,
@@ -186,14 +192,17 @@ class Med3DVLMForCausalLM(PreTrainedModel, GenerationMixin):
         input_ids: torch.LongTensor | None = None,
         images: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
+        image_features: torch.Tensor | None = None,
         **kwargs: Any,
     ) -> torch.LongTensor:
-        """Generate from the spliced input embeddings; returns only the new tokens (B, T_new)."""
+        """Generate from the spliced input embeddings; returns only the new tokens (B, T_new).
+
+        ``image_features`` may stand in for ``images`` (see `embed_inputs`)."""
         if input_ids is None:
             return super().generate(attention_mask=attention_mask, **kwargs)
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
-        inputs_embeds = self.embed_inputs(input_ids, images, attention_mask)
+        inputs_embeds = self.embed_inputs(input_ids, images, attention_mask, image_features)
         return super().generate(inputs_embeds=inputs_embeds, attention_mask=attention_mask, **kwargs)
 
 

@@ -1,0 +1,131 @@
+"""The GREEN judge on its real architecture (Llama-2-7B shapes): seconds per judged sample per variant.
+
+Variants of the ``hf`` judge plugin: ``padded`` (length-sorted padded batches, dynamic KV cache, SDPA),
+``static`` (static KV cache) and ``continuous`` (transformers' continuous batching, where the installed
+version and the plugin offer it). Each judged sample gets exactly ``new_tokens`` new tokens (set through
+the model's generation config), so that random weights, which rarely emit EOS, are timed like a trained
+judge writing a GREEN analysis. green-score reports about 2.3 s per sample on an A100 at batch 16.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.bench.device import Device, is_out_of_memory
+from harness.bench.generation import largest_candidates
+from harness.errors import HarnessError
+
+GREEN_SCORE_SECONDS = 2.3
+"""green-score's figure: seconds per judged sample, A100, batch 16."""
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "padded": {"generation": "padded"},
+    "static": {"generation": "padded", "cache_implementation": "static"},
+    "continuous": {"generation": "continuous"},
+}
+
+
+def judge_class() -> Any:
+    from harness import plugins
+
+    return plugins.registry("judges").get("hf").load()
+
+
+def green_template() -> str:
+    """GREEN's chat template, from the module of the registered ``hf`` judge."""
+    import inspect
+
+    return inspect.getmodule(judge_class()).GREEN_CHAT_TEMPLATE
+
+
+def complete(model: Any, tokenizer: Any, prompts: list[str], *, batch_size: int, new_tokens: int,
+             variant: dict[str, Any]) -> list[str]:
+    """The ``hf`` judge's completions for ``prompts``, run on ``model``/``tokenizer``.
+
+    Uses ``HFJudge.from_model`` when the plugin has it; otherwise plain padded ``model.generate`` with the
+    judge's template and settings (only the ``padded`` and ``static`` variants)."""
+    model.generation_config.max_new_tokens = new_tokens
+    model.generation_config.min_new_tokens = new_tokens
+    factory = judge_class()
+    if hasattr(factory, "from_model"):
+        judge = factory.from_model(model, tokenizer, batch_size=batch_size, **variant)
+        return judge.complete(prompts)
+    if variant.get("generation") != "padded":
+        raise NotImplementedError("this hf judge has no from_model (continuous batching needs it)")
+    return _plain_generate(model, tokenizer, prompts, batch_size, variant.get("cache_implementation"))
+
+
+def _plain_generate(model: Any, tokenizer: Any, prompts: list[str], batch_size: int,
+                    cache_implementation: str | None) -> list[str]:
+    import torch
+
+    tokenizer.chat_template = green_template()
+    texts = [tokenizer.apply_chat_template([{"from": "human", "value": p}, {"from": "gpt", "value": ""}],
+                                           tokenize=False, add_generation_prompt=True) for p in prompts]
+    order = sorted(range(len(texts)), key=lambda i: len(tokenizer(texts[i])["input_ids"]))
+    out: dict[int, str] = {}
+    for start in range(0, len(order), batch_size):
+        chunk = order[start:start + batch_size]
+        batch = tokenizer([texts[i] for i in chunk], return_tensors="pt", padding=True, truncation=True,
+                          max_length=2048).to(model.device)
+        with torch.inference_mode():
+            new = model.generate(**batch, do_sample=False, pad_token_id=tokenizer.pad_token_id,
+                                 cache_implementation=cache_implementation)[:, batch["input_ids"].shape[1]:]
+        out.update(zip(chunk, tokenizer.batch_decode(new, skip_special_tokens=True), strict=True))
+    return [out[i] for i in range(len(texts))]
+
+
+def measure_judge(model: Any, tokenizer: Any, device: Device, prompts: list[str], *, batches: tuple[int, ...],
+                  new_tokens: int, calls_per_case: int, search_largest: bool, largest_cap: int) -> dict[str, Any]:
+    """Each variant at each batch and, on a GPU, the largest batch that fits (`largest_candidates`)."""
+    tokenizer.chat_template = green_template()
+    lengths = [len(tokenizer.apply_chat_template([{"from": "human", "value": p}, {"from": "gpt", "value": ""}],
+                                                 tokenize=True, add_generation_prompt=True, return_dict=False))
+               for p in prompts]
+    rows: list[dict[str, Any]] = []
+    for name, variant in VARIANTS.items():
+        for batch in batches:
+            row = _point(model, tokenizer, device, prompts, batch, new_tokens, name, variant)
+            rows.append(row)
+            if "status" in row:
+                break
+        else:
+            if search_largest and device.is_cuda:
+                for batch in largest_candidates(batches[-1], min(largest_cap, len(prompts))):
+                    row = _point(model, tokenizer, device, prompts, batch, new_tokens, name, variant)
+                    rows.append({**row, "largest_search": True})
+                    if "status" not in row:
+                        break
+    fitted = [r for r in rows if "status" not in r]
+    best = min(fitted, key=lambda r: r["seconds_per_sample"]) if fitted else None
+    return {
+        "architecture": "llama (GREEN-RadLlama2-7B shapes)",
+        "prompt_tokens": {"min": min(lengths), "mean": sum(lengths) / len(lengths), "max": max(lengths)},
+        "new_tokens": new_tokens,
+        "rows": rows,
+        "best": None if best is None else {
+            "variant": best["variant"], "batch": best["batch"], "seconds_per_sample": best["seconds_per_sample"],
+            "seconds_per_case": best["seconds_per_sample"] * calls_per_case, "calls_per_case": calls_per_case,
+            "speedup_vs_green_score": GREEN_SCORE_SECONDS / best["seconds_per_sample"],
+        },
+        "green_score_seconds_per_sample": GREEN_SCORE_SECONDS,
+    }
+
+
+def _point(model: Any, tokenizer: Any, device: Device, prompts: list[str], batch: int, new_tokens: int,
+           name: str, variant: dict[str, Any]) -> dict[str, Any]:
+    samples = prompts[: max(batch, min(len(prompts), 2 * batch))]
+    device.reset_peak_memory()
+    try:
+        complete(model, tokenizer, samples[:batch], batch_size=batch, new_tokens=2, variant=variant)  # warm-up
+        _, seconds = device.timed(lambda: complete(model, tokenizer, samples, batch_size=batch,
+                                                   new_tokens=new_tokens, variant=variant))
+    except (NotImplementedError, HarnessError) as exc:
+        return {"variant": name, "batch": batch, "status": f"unavailable: {exc}"}
+    except (RuntimeError, ValueError) as exc:
+        if not is_out_of_memory(exc):
+            raise
+        return {"variant": name, "batch": batch, "status": "out of memory"}
+    return {"variant": name, "batch": batch, "samples": len(samples), "seconds": seconds,
+            "seconds_per_sample": seconds / len(samples), "tokens_per_s": len(samples) * new_tokens / seconds,
+            "peak_memory_gib": device.peak_memory_gib()}
