@@ -99,7 +99,9 @@ def load_generator(config: RunConfig) -> Any:
     from harness.generation import Generator
 
     return Generator.load(config.model, device=config.device, dtype=config.dtype, on_bad_case=config.on_bad_case,
-                          seed=config.seed, llm_options=config.llm_options or None)
+                          seed=config.seed, llm_options=config.llm_options or None,
+                          cache_implementation=None if config.cache_implementation == "dynamic"
+                          else config.cache_implementation)
 
 
 def preflight(config: RunConfig) -> tuple[Any, Any]:

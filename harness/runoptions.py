@@ -43,7 +43,6 @@ class RunConfig:
     judge: str | None = None
     judge_options: tuple[str, ...] = ()
     """``--judge-option KEY=VALUE`` pairs, typed by the judge factory's signature (`harness.options`)."""
-    """Options of the judge's factory (``--judge-option KEY=VALUE``), checked by the judge plugin."""
     split: str | None = None
     on_bad_case: str = "error"
     """``error``: an unreadable image stops the run; ``skip``: it is left out and listed in the result."""
@@ -57,6 +56,8 @@ class RunConfig:
     cache_dir: Path | str | None = None
     """Judge cache (default ``out_dir/judge_cache``)."""
     llm_options: dict[str, Any] = field(default_factory=dict)
+    cache_implementation: str | None = None
+    """KV cache of generation (``static``, or None for transformers' dynamic cache): speed only, same tokens."""
     overwrite: bool = False
     """Start the output folder again instead of resuming."""
 

@@ -147,6 +147,8 @@ RUN_SETTINGS: dict[str, Setting] = {
     "split": Setting("str", "data split (same as --split)"),
     "on_bad_case": Setting("str", "same as --on-bad-case", choices=("error", "skip")),
     "cache_dir": Setting("str", "judge cache folder (default OUT/judge_cache)"),
+    "cache_implementation": Setting("str", "KV cache of generation (static; default dynamic): same tokens",
+                                    choices=("static", "dynamic")),
     "llm_options": LLM_OPTIONS,
 }
 """The keys `harness run --set` accepts."""
