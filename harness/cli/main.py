@@ -47,9 +47,9 @@ def cli(plugin_options: tuple[str, ...]) -> None:
 
 
 def _add_commands() -> None:
-    from harness.cli import data, finetune, inspect, leaderboard, preprocess, run, score
+    from harness.cli import data, finetune, inspect, leaderboard, preprocess, push, run, score
 
-    for module in (inspect, run, score, finetune, preprocess, data, leaderboard):
+    for module in (inspect, run, score, finetune, push, preprocess, data, leaderboard):
         for command in module.COMMANDS:
             cli.add_command(command)
 

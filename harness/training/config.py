@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,8 @@ PARTS = ("vision_tower", "mm_projector", "embed_tokens", "lm_head")
 """Model parts that can be fully trained; everything else in the LLM is frozen (and LoRA-adapted)."""
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+"""A fine-tuned model's name: it becomes a folder name on the leaderboard."""
 
 
 @dataclass
@@ -78,6 +81,8 @@ class TrainConfig:
     report_to: list[str] = field(default_factory=lambda: ["csv"])
     """``csv`` (always available), ``tensorboard``, ``wandb`` (needs an account)."""
     resume: bool = False
+    name: str | None = None
+    """The exported model's name (its results are filed under it); ``None``: the output folder's name."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -193,6 +198,9 @@ def _validate(cfg: TrainConfig) -> None:
         raise HarnessError(f"max_length {cfg.max_length} is too short for a prompt and a target")
     if cfg.epochs <= 0 and cfg.max_steps <= 0:
         raise HarnessError("give --epochs > 0 or --max-steps > 0")
+    if cfg.name is not None and not MODEL_NAME.match(cfg.name):
+        raise HarnessError(f"--name '{cfg.name}' must start with a letter or digit and hold only letters, digits, "
+                           f"'.', '_' and '-'")
 
 
 def resolved_precision(cfg: TrainConfig, cuda: bool) -> str:
