@@ -16,7 +16,6 @@ from harness.training.encoding import IGNORE_INDEX, Collator, encode_example
 from harness.training.export import atomic_save_tensors, trained_tensors
 from harness.training.parts import count_parameters, lora_target_regex, part_of, set_trainable
 from harness.training.samples import Sample, Slot
-from harness.training.trainer import latest_checkpoint
 from harness.training.zero import resolve_deepspeed, zero_stage
 
 
@@ -213,17 +212,3 @@ def test_tied_weights_are_saved_once(tmp_path: Path):
     assert sum(t.data_ptr() == model.lm_head.weight.data_ptr() for t in tensors.values()) <= 1
     atomic_save_tensors(tensors, tmp_path / "t.safetensors")  # safetensors refuses shared tensors
     assert (tmp_path / "t.safetensors").is_file() and not list(tmp_path.glob(".t.safetensors-*"))
-
-
-# checkpoints
-
-
-def test_latest_checkpoint_skips_incomplete_ones(tmp_path: Path):
-    assert latest_checkpoint(tmp_path / "absent") is None
-    for step, complete in ((5, True), (10, True), (15, False)):
-        folder = tmp_path / f"checkpoint-{step}"
-        folder.mkdir()
-        if complete:
-            (folder / "trainer_state.json").write_text("{}")
-    (tmp_path / "checkpoint-x").mkdir()
-    assert latest_checkpoint(tmp_path).name == "checkpoint-10"

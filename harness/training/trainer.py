@@ -257,11 +257,6 @@ def finetune(cfg: TrainConfig, *, init: str = "weights", log: Callable[[str], No
     checkpoint = check_out_dir(cfg, wanted, world=world_size(), deepspeed=deepspeed is not None, say=say)
     if checkpoint is False:
         return Path(cfg.out_dir)
-    if is_main_process():
-        fingerprint.write_fingerprint(cfg.out_dir, wanted)
-    log_path = Path(cfg.out_dir) / "train_log.csv"
-    resumed_step = int(checkpoint.name.rsplit("-", 1)[1]) if checkpoint is not None else 0
-    seconds_before = truncate_log(log_path, resumed_step) if is_main_process() else 0.0
     set_seed(cfg.seed)
     model, tokenizer = load_for_training(cfg.model, init=init, dtype=load_dtype(cfg, cuda=cuda, deepspeed=deepspeed))
     model.config.use_cache = False
@@ -277,6 +272,13 @@ def finetune(cfg: TrainConfig, *, init: str = "weights", log: Callable[[str], No
 
     from harness.training.dataset import EpochCallback
     from harness.training.encoding import Collator, pad_token_id
+
+    log_path = Path(cfg.out_dir) / "train_log.csv"
+    seconds_before = 0.0
+    if is_main_process():  # the folder is this run's from here on
+        fingerprint.write_fingerprint(cfg.out_dir, wanted)
+        resumed_step = int(checkpoint.name.rsplit("-", 1)[1]) if checkpoint is not None else 0
+        seconds_before = truncate_log(log_path, resumed_step)
 
     trainer = HarnessTrainer(
         model=model,
