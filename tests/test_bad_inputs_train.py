@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from badinput import assert_one_line_error, run_cli, snapshot
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "training"
