@@ -194,10 +194,13 @@ def test_zero2_on_two_cpu_processes_learns_and_resumes(tiny_env, tmp_path: Path)
     assert sum(losses[-3:]) / 3 < 0.9 * sum(losses[:3]) / 3, losses
     assert (out / "checkpoint-12" / "global_step12").is_dir()  # DeepSpeed's own optimizer shards
 
-    shutil.rmtree(out / "checkpoint-12")  # as if killed after the save at step 6
-    _launch([*common, "--max-steps", "14", "--resume"], tmp_path / "second.log")
-    assert "resuming from" in (tmp_path / "second.log").read_text()
-    steps = [int(r["step"]) for r in read_log(out / "train_log.csv")]
-    assert steps[12:] == list(range(7, 15))  # continued from step 6, not from 0
-    assert _state(out, 14)["global_step"] == 14
+    shutil.rmtree(out / "checkpoint-12" / "global_step12")  # as if killed while saving step 12's shards
+    (out / "training.json").unlink()
+    _launch([*common, "--max-steps", "12", "--resume"], tmp_path / "second.log")
+    second = (tmp_path / "second.log").read_text()
+    assert "checkpoint-12 (global_step12/" in second and "resuming from checkpoint-6" in second
+    again = read_log(out / "train_log.csv")
+    assert [int(r["step"]) for r in again] == list(range(1, 13))  # steps 7-12 trained again, logged once
+    assert [r["loss"] for r in again[:6]] == losses[:6]
+    assert _state(out, 12)["global_step"] == 12
     assert (out / "config.json").is_file() and (out / "model.safetensors").is_file()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.training.config import TrainConfig, resolved_precision
+from harness.training.export import model_name
 from harness.training.parts import count_parameters
 from harness.training.zero import zero_stage
 
@@ -53,7 +54,8 @@ def describe(
         ("max length", cfg.max_length),
         ("gradient checkpointing", cfg.gradient_checkpointing),
         ("save every", f"{cfg.save_steps} steps (keep {cfg.save_total_limit or 'all'})"),
-        ("final model", "LoRA merged" if cfg.merge_lora or not cfg.lora else "adapter + trained parts"),
+        ("final model", ("LoRA merged" if cfg.merge_lora or not cfg.lora else "adapter + trained parts")
+         + f", named {model_name(cfg)}"),
         ("out", cfg.out_dir),
     ]
     if samples:
