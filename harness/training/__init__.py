@@ -6,7 +6,9 @@
 
 Modules: `config` (settings: published defaults <- recipe.training <- CLI), `zero` (DeepSpeed configs),
 `parts` (LoRA and trainable parts), `samples` / `dataset` / `encoding` (training data), `trainer` (the
-run, checkpoints, resume), `export` (final weights), `summary` (resolved configuration, dry run).
+run), `fingerprint` (what made an output folder; resume checks it), `checkpoints` (which checkpoint a
+resume can trust), `csvlog` (train_log.csv), `batchnorm` (the batch-of-one error), `export` (final
+weights, own name), `card` (the Hugging Face model card), `summary` (resolved configuration, dry run).
 Heavy libraries load inside the functions, so importing this package is cheap.
 """
 
