@@ -150,3 +150,28 @@ def test_push_uploads_only_the_final_model(world: dict, finished: Path, monkeypa
     sent = [f for f in files if not any(fnmatch.fnmatch(f, pattern) for pattern in calls["ignore_patterns"])]
     assert {"README.md", "config.json", "model.safetensors", "training.json", "train_log.csv"} <= set(sent)
     assert not any(f.startswith("checkpoint-") or f == "finetune_run.json" for f in sent)
+
+
+@pytest.mark.parametrize("raised, message", [
+    (ConnectionError("Max retries exceeded"), "could not reach the Hugging Face Hub"),
+    ("token", "hf auth login"),
+    ("invalid", "--repo-id 'bad id' is not a valid Hub repository id"),
+])
+def test_push_failures_are_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, raised, message):
+    import huggingface_hub
+    from huggingface_hub.errors import HFValidationError, LocalTokenNotFoundError
+
+    from harness.cli import push
+    from harness.errors import HarnessError
+
+    errors = {"token": LocalTokenNotFoundError("no token"), "invalid": HFValidationError("Repo id must be ...")}
+
+    class FailingApi:
+        def create_repo(self, repo_id: str, **kwargs) -> None:
+            raise errors.get(raised, raised)
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", FailingApi)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    with pytest.raises(HarnessError, match=message) as caught:
+        push.push_folder(tmp_path, "bad id", private=False, revision=None, message="m")
+    assert "\n" not in str(caught.value)

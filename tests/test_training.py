@@ -212,3 +212,25 @@ def test_tied_weights_are_saved_once(tmp_path: Path):
     assert sum(t.data_ptr() == model.lm_head.weight.data_ptr() for t in tensors.values()) <= 1
     atomic_save_tensors(tensors, tmp_path / "t.safetensors")  # safetensors refuses shared tensors
     assert (tmp_path / "t.safetensors").is_file() and not list(tmp_path.glob(".t.safetensors-*"))
+
+
+# the model card
+
+
+def test_the_card_header_holds_what_the_hub_reads():
+    from huggingface_hub import ModelCard
+
+    from harness.training.card import card_text, hub_base_model
+
+    cfg = _resolve(_recipe(), {"name": "ft", "max_steps": 3})
+    base = {"name": "m", "encoder": "e", "projector": "p", "llm": "l", "input_size": [32, 64, 64],
+            "weights": "org/base-model", "licence": "Apache-2.0"}
+    card = ModelCard(card_text(cfg, recipe={**base, "name": "ft"}, base_recipe=base,
+                               metrics={"global_step": 3, "train_loss": 1.23456}))
+    assert (card.data.license, card.data.base_model, card.data.model_name) == ("apache-2.0", "org/base-model", "ft")
+    assert "| final training loss | 1.2346 |" in card.text and "| training time (s) | - |" in card.text
+    assert hub_base_model({"weights": None, "llm_options": {"model_id": "HuggingFaceTB/SmolLM2"}}) == \
+        "HuggingFaceTB/SmolLM2"
+    assert hub_base_model({"weights": "/abs/folder"}) is None
+    free_text = {**base, "licence": "Apache-2.0 (code); Qwen2.5 licence for the LLM weights"}
+    assert ModelCard(card_text(cfg, recipe=base, base_recipe=free_text, metrics={})).data.license == "other"
