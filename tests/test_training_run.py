@@ -97,6 +97,19 @@ def test_a_torn_resume_reproduces_the_uninterrupted_run_bit_for_bit(tiny_env, tm
     want, got = _tensors(whole / "model.safetensors"), _tensors(resumed / "model.safetensors")
     assert want.keys() == got.keys() and all(torch.equal(want[k], got[k]) for k in want)
 
+    # killed while exporting the final model: the resume writes it from the last checkpoint, training no step more
+    exporting = tmp_path / "exporting"
+    shutil.copytree(whole, exporting)
+    (exporting / "training.json").unlink()
+    (exporting / "model.safetensors").unlink()
+    messages.clear()
+    run(resolve_run("tiny-vlm", task="all", data=tiny_env["data"], out_dir=str(exporting), overrides=settings,
+                    resume=True), log=messages.append)
+    assert any("checkpoint-4 is the run's last step" in m for m in messages), messages
+    assert [int(r["step"]) for r in read_log(exporting / "train_log.csv")] == [1, 2, 3, 4]
+    got = _tensors(exporting / "model.safetensors")
+    assert not (exporting / "checkpoint-5").exists() and all(torch.equal(want[k], got[k]) for k in want)
+
     # a finished run says so and changes nothing; without --resume it is refused
     before = {p: p.read_bytes() for p in whole.rglob("*") if p.is_file()}
     messages.clear()

@@ -68,7 +68,7 @@ def push_command(folder: Path, repo_id: str, private: bool, revision: str | None
     \b
     Examples:
       hf auth login
-      harness push runs/demo-ft --repo-id me/med3dvlm-demo-ft --private
+      harness push runs/demo-ft --repo-id me/demo-ft --private
     """
     check_model_folder(folder)
     url = push_folder(folder, repo_id, private=private, revision=revision, message=message)

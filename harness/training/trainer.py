@@ -240,6 +240,15 @@ def check_out_dir(cfg: TrainConfig, wanted: dict[str, Any], *, world: int, deeps
     return checkpoint
 
 
+def trained_out(checkpoint: Path) -> dict[str, Any] | None:
+    """The checkpoint's trainer state when it is the run's last step (``global_step >= max_steps``), else None."""
+    import json
+
+    state = json.loads((checkpoint / "trainer_state.json").read_text())  # checked complete before
+    steps, last = state.get("global_step", 0), state.get("max_steps", 0)
+    return state if last and steps >= last else None
+
+
 def finetune(cfg: TrainConfig, *, init: str = "weights", log: Callable[[str], None] = print) -> Path:
     """Train, checkpoint, and write the final model into ``cfg.out_dir``; returns that folder."""
     from harness.training.export import export_final
@@ -287,11 +296,20 @@ def finetune(cfg: TrainConfig, *, init: str = "weights", log: Callable[[str], No
         data_collator=Collator(pad_token_id(tokenizer)),
         callbacks=[CsvLogCallback(log_path, seconds_before=seconds_before), EpochCallback(dataset)],
     )
-    result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint is not None else None)
-    metrics = {**result.metrics, "num_input_tokens_seen": trainer.state.num_input_tokens_seen,
-               "world_size": world_size()}
+    done = trained_out(checkpoint) if checkpoint is not None else None
+    if done is not None:  # killed while exporting: the Trainer would run one step past the end, so only export
+        say(f"{checkpoint.name} is the run's last step: writing the final model from it without training")
+        trainer._load_from_checkpoint(str(checkpoint))
+        trainer.state.global_step = done["global_step"]
+        metrics = {"num_input_tokens_seen": done.get("num_input_tokens_seen"), "exported_from": checkpoint.name}
+        zero3 = False  # the model was loaded whole, not partitioned: the DeepSpeed engine never started
+    else:
+        result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint is not None else None)
+        metrics = {**result.metrics, "num_input_tokens_seen": trainer.state.num_input_tokens_seen}
+        zero3 = zero_stage(deepspeed) == 3
+    metrics["world_size"] = world_size()
     if cuda:
         metrics["peak_memory_gib"] = torch.cuda.max_memory_allocated() / 2**30
-    export_final(trainer, tokenizer, cfg, metrics=metrics, zero3=zero_stage(deepspeed) == 3)
+    export_final(trainer, tokenizer, cfg, metrics=metrics, zero3=zero3)
     say(f"trained {trainer.state.global_step} steps; model written to {cfg.out_dir}")
     return Path(cfg.out_dir)
