@@ -233,4 +233,5 @@ def test_the_card_header_holds_what_the_hub_reads():
         "HuggingFaceTB/SmolLM2"
     assert hub_base_model({"weights": "/abs/folder"}) is None
     free_text = {**base, "licence": "Apache-2.0 (code); Qwen2.5 licence for the LLM weights"}
-    assert ModelCard(card_text(cfg, recipe=base, base_recipe=free_text, metrics={})).data.license == "other"
+    header = ModelCard(card_text(cfg, recipe=base, base_recipe=free_text, metrics={})).data
+    assert (header.license, header.license_name) == ("other", "apache-2-0-code-qwen2-5-licence-for-the-llm-weights")

@@ -31,6 +31,10 @@ def _licence_id(text: str | None) -> str | None:
     return text.lower() if _LICENCE_ID.match(text.lower()) else "other"
 
 
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:64]
+
+
 def _figure(metrics: dict[str, Any], key: str, fmt: str) -> str:
     value = metrics.get(key)
     return format(value, fmt) if isinstance(value, (int, float)) else "-"
@@ -42,8 +46,10 @@ def card_text(cfg: TrainConfig, *, recipe: dict[str, Any], base_recipe: dict[str
     from huggingface_hub import ModelCard, ModelCardData
 
     licence = base_recipe.get("licence")
+    licence_id = _licence_id(licence)
     data = ModelCardData(
-        license=_licence_id(licence),
+        license=licence_id,
+        license_name=_slug(licence) if licence_id == "other" else None,  # the Hub asks for it with "other"
         base_model=hub_base_model(base_recipe),
         library_name="transformers",
         tags=["med3d-harness", "medical", "3d", "vision-language", "fine-tuned"],
