@@ -33,6 +33,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
     torn = root / "torn-fingerprint"
     (torn / "checkpoint-2").mkdir(parents=True)
     (torn / "finetune_run.json").write_text('{"format": "harness-fine')
+    for name, text in (("config-not-json", "{not json"), ("config-a-list", "[1, 2]")):
+        (root / name).mkdir()
+        (root / name / "config.json").write_text(text)
     pushable = root / "pushable"  # what a finished run leaves, as far as `push` checks
     pushable.mkdir()
     (pushable / "config.json").write_text("{}")
@@ -53,6 +56,15 @@ FINETUNE_CASES = {
     "a split with no record file": (
         lambda w: ["finetune", "--model", "med3dvlm", "--task", "all", "--data", w["data"], "--split", "nosuch",
                    "--out", str(w["root"] / "o-split")], ["nosuch"]),
+    "a --model folder whose config.json is not JSON": (
+        lambda w: _finetune(w, str(w["root"] / "o-cfg"), model=str(w["root"] / "config-not-json")),
+        ["config-not-json", "not valid JSON"]),
+    "a --model folder whose config.json is a list": (
+        lambda w: _finetune(w, str(w["root"] / "o-cfg"), model=str(w["root"] / "config-a-list")),
+        ["config-a-list", "JSON object"]),
+    "--dry-run of a --model folder whose config.json is not JSON": (
+        lambda w: _finetune(w, str(w["root"] / "o-cfg"), "--dry-run", model=str(w["root"] / "config-not-json")),
+        ["config-not-json"]),
     "--out that is a file": (lambda w: _finetune(w, str(w["root"] / "a-file")), ["a-file"]),
     "--name with a space": (lambda w: _finetune(w, str(w["root"] / "o-name"), "--name", "my model"), ["my model"]),
     "--batch-size 0": (lambda w: _finetune(w, str(w["root"] / "o-bs0"), "--batch-size", "0"), ["--batch-size"]),

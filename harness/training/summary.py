@@ -99,13 +99,12 @@ def meta_model(name: str) -> Any:
     import harness
 
     if Path(name).is_dir():
-        import json
-
         from harness.modeling.configuration import Med3DVLMConfig
         from harness.modeling.loading import PUBLISHED_MODEL_TYPE, published_config
         from harness.modeling.modeling import Med3DVLMForCausalLM
+        from harness.training import checkpoint_config
 
-        raw = json.loads((Path(name) / "config.json").read_text())
+        raw = checkpoint_config(name)
         if raw.get("model_type") == PUBLISHED_MODEL_TYPE:
             return Med3DVLMForCausalLM(published_config(raw, name=Path(name).name))
         return Med3DVLMForCausalLM(Med3DVLMConfig.from_pretrained(name))
