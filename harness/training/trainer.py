@@ -193,11 +193,6 @@ def build_dataset(cfg: TrainConfig, model: Any, tokenizer: Any, cases: Sequence[
     )
 
 
-def latest_checkpoint(out_dir: str | Path, *, world: int = 1, deepspeed: bool = False) -> Path | None:
-    """The newest complete ``checkpoint-N`` in ``out_dir`` (see `harness.training.checkpoints`)."""
-    return checkpoints.newest_complete(out_dir, world=world, deepspeed=deepspeed)[0]
-
-
 def check_out_dir(cfg: TrainConfig, wanted: dict[str, Any], *, world: int, deepspeed: bool,
                   say: Callable[[str], None]) -> Path | None | bool:
     """What ``--out`` allows: the checkpoint to resume from, ``None`` to start at step 0, or ``False`` when the
