@@ -12,7 +12,7 @@ def test_help_lists_the_options():
     result = CliRunner().invoke(cli, ["finetune", "--help"])
     assert result.exit_code == 0
     for option in ("--deepspeed", "--lora / --no-lora", "--merge-lora / --save-adapter", "--dry-run", "--resume",
-                   "--lr", "--batch-size", "--grad-accum", "--save-steps", "--seed", "--set", "--init"):
+                   "--lr", "--batch-size", "--grad-accum", "--save-steps", "--seed", "--set", "--init", "--name"):
         assert option in result.output
 
 
@@ -20,6 +20,7 @@ def test_help_lists_the_options():
     (["--set", "lora_rank=4"], "unknown training setting 'lora_rank'"),
     (["--deepspeed", "zero9"], "DeepSpeed config 'zero9' not found"),
     (["--set", "trainable=vision"], "unknown trainable part"),
+    (["--name", "../x"], "--name '../x'"),
 ])
 def test_bad_settings_are_one_line_errors(args, message, tmp_path, capsys):
     code = main(["finetune", "--dry-run", "--model", "med3dvlm-demo", "--task", "all", "--data", "demo",

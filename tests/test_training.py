@@ -11,12 +11,13 @@ import torch
 
 from harness.errors import HarnessError
 from harness.recipe import Recipe
-from harness.training.config import parse_settings, resolve_config, resolved_precision
+from harness.settings import parse_settings as typed_settings
+from harness.settings import settings_of_dataclass
+from harness.training.config import RUN_FIELDS, TrainConfig, resolve_config, resolved_precision
 from harness.training.encoding import IGNORE_INDEX, Collator, encode_example
 from harness.training.export import atomic_save_tensors, trained_tensors
 from harness.training.parts import count_parameters, lora_target_regex, part_of, set_trainable
 from harness.training.samples import Sample, Slot
-from harness.training.trainer import latest_checkpoint
 from harness.training.zero import resolve_deepspeed, zero_stage
 
 
@@ -50,9 +51,15 @@ def test_recipe_spellings_then_overrides_win():
     assert resolved_precision(cfg, cuda=False) == "fp32"
 
 
+def parse_settings(pairs):
+    return typed_settings(pairs, settings_of_dataclass(TrainConfig, exclude=RUN_FIELDS))
+
+
 def test_set_values_parse_and_unknown_keys_fail():
     assert parse_settings(["lora_r=8", "augment=false", "trainable=vision_tower,mm_projector", "report_to=csv"]) == {
-        "lora_r": 8, "augment": False, "trainable": "vision_tower,mm_projector", "report_to": "csv"}
+        "lora_r": 8, "augment": False, "trainable": ["vision_tower", "mm_projector"], "report_to": ["csv"]}
+    with pytest.raises(HarnessError, match="augment=nein is not a boolean"):
+        _resolve(_recipe(), {"augment": "nein"})
     cfg = _resolve(_recipe(), parse_settings(["trainable=vision_tower,mm_projector", "report_to=tensorboard"]))
     assert cfg.trainable == ["vision_tower", "mm_projector"] and cfg.report_to == ["tensorboard"]
     with pytest.raises(HarnessError, match="unknown training setting 'lora_rank'"):
@@ -215,15 +222,24 @@ def test_tied_weights_are_saved_once(tmp_path: Path):
     assert (tmp_path / "t.safetensors").is_file() and not list(tmp_path.glob(".t.safetensors-*"))
 
 
-# checkpoints
+# the model card
 
 
-def test_latest_checkpoint_skips_incomplete_ones(tmp_path: Path):
-    assert latest_checkpoint(tmp_path / "absent") is None
-    for step, complete in ((5, True), (10, True), (15, False)):
-        folder = tmp_path / f"checkpoint-{step}"
-        folder.mkdir()
-        if complete:
-            (folder / "trainer_state.json").write_text("{}")
-    (tmp_path / "checkpoint-x").mkdir()
-    assert latest_checkpoint(tmp_path).name == "checkpoint-10"
+def test_the_card_header_holds_what_the_hub_reads():
+    from huggingface_hub import ModelCard
+
+    from harness.training.card import card_text, hub_base_model
+
+    cfg = _resolve(_recipe(), {"name": "ft", "max_steps": 3})
+    base = {"name": "m", "encoder": "e", "projector": "p", "llm": "l", "input_size": [32, 64, 64],
+            "weights": "org/base-model", "licence": "Apache-2.0"}
+    card = ModelCard(card_text(cfg, recipe={**base, "name": "ft"}, base_recipe=base,
+                               metrics={"global_step": 3, "train_loss": 1.23456}))
+    assert (card.data.license, card.data.base_model, card.data.model_name) == ("apache-2.0", "org/base-model", "ft")
+    assert "| final training loss | 1.2346 |" in card.text and "| training time (s) | - |" in card.text
+    assert hub_base_model({"weights": None, "llm_options": {"model_id": "HuggingFaceTB/SmolLM2"}}) == \
+        "HuggingFaceTB/SmolLM2"
+    assert hub_base_model({"weights": "/abs/folder"}) is None
+    free_text = {**base, "licence": "Apache-2.0 (code); Qwen2.5 licence for the LLM weights"}
+    header = ModelCard(card_text(cfg, recipe=base, base_recipe=free_text, metrics={})).data
+    assert (header.license, header.license_name) == ("other", "apache-2-0-code-qwen2-5-licence-for-the-llm-weights")

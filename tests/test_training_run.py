@@ -57,32 +57,97 @@ def _state(out: Path, step: int) -> dict:
     return json.loads((out / f"checkpoint-{step}" / "trainer_state.json").read_text())
 
 
+def _tensors(path: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(path))
+
+
 @pytest.mark.slow
-def test_train_resume_and_merged_export_in_process(tiny_env, tmp_path: Path):
+def test_a_torn_resume_reproduces_the_uninterrupted_run_bit_for_bit(tiny_env, tmp_path: Path):
+    """Augmentation on: interrupted (newest checkpoint torn) + resumed == uninterrupted, in weights and log."""
     import harness
     from harness.errors import HarnessError
     from harness.training import finetune, resolve_run
 
-    out = tmp_path / "run"
-    common = dict(task="all", data=tiny_env["data"], out_dir=str(out))
-    settings = {"save_steps": 2, "logging_steps": 1, "gradient_checkpointing": True, "augment": True}
-    finetune(resolve_run("tiny-vlm", **common, overrides={**settings, "max_steps": 3}))
-    assert (out / "checkpoint-2" / "trained.safetensors").is_file()
-    assert [int(r["step"]) for r in read_log(out / "train_log.csv")] == [1, 2, 3]
+    whole, resumed = tmp_path / "whole", tmp_path / "resumed"
+    settings = {"save_steps": 2, "logging_steps": 1, "gradient_checkpointing": True, "augment": True,
+                "max_steps": 4, "batch_size": 2}
+    messages: list[str] = []
+    finetune(resolve_run("tiny-vlm", task="all", data=tiny_env["data"], out_dir=str(whole), overrides=settings))
+    first = read_log(whole / "train_log.csv")
+    assert [int(r["step"]) for r in first] == [1, 2, 3, 4]
 
-    with pytest.raises(HarnessError, match="--resume"):  # never trains over a run's checkpoints by accident
-        finetune(resolve_run("tiny-vlm", **common, overrides={**settings, "max_steps": 5}))
-    shutil.rmtree(out / "checkpoint-3")  # as if killed after the save at step 2
-    finetune(resolve_run("tiny-vlm", **common, overrides={**settings, "max_steps": 5}, resume=True))
-    assert _state(out, 4)["global_step"] == 4
-    assert [int(r["step"]) for r in read_log(out / "train_log.csv")][-2:] == [4, 5]
-    assert json.loads((out / "training.json").read_text())["metrics"]["global_step"] == 5
+    shutil.copytree(whole, resumed)
+    (resumed / "training.json").unlink()  # as if killed while saving checkpoint-4: its trainer_state.json torn
+    state = resumed / "checkpoint-4" / "trainer_state.json"
+    state.write_text(state.read_text()[:40])
+    cfg = resolve_run("tiny-vlm", task="all", data=tiny_env["data"], out_dir=str(resumed), overrides=settings,
+                      resume=True)
+    from harness.training.trainer import finetune as run
 
-    model = harness.load_model(str(out))  # the harness layout: config.json with the recipe, merged weights
+    run(cfg, log=messages.append)
+    assert any("checkpoint-4 (trainer_state.json is torn)" in m and "resuming from checkpoint-2" in m
+               for m in messages), messages
+    assert (resumed / ".incomplete-checkpoint-4").is_dir()  # set aside, not deleted
+    again = read_log(resumed / "train_log.csv")
+    assert [int(r["step"]) for r in again] == [1, 2, 3, 4]  # cut back to step 2, then 3 and 4 once each
+    assert [(r["loss"], r["grad_norm"], r["learning_rate"]) for r in again] == \
+        [(r["loss"], r["grad_norm"], r["learning_rate"]) for r in first]
+    want, got = _tensors(whole / "model.safetensors"), _tensors(resumed / "model.safetensors")
+    assert want.keys() == got.keys() and all(torch.equal(want[k], got[k]) for k in want)
+
+    # killed while exporting the final model: the resume writes it from the last checkpoint, training no step more
+    exporting = tmp_path / "exporting"
+    shutil.copytree(whole, exporting)
+    (exporting / "training.json").unlink()
+    (exporting / "model.safetensors").unlink()
+    messages.clear()
+    run(resolve_run("tiny-vlm", task="all", data=tiny_env["data"], out_dir=str(exporting), overrides=settings,
+                    resume=True), log=messages.append)
+    assert any("checkpoint-4 is the run's last step" in m for m in messages), messages
+    assert [int(r["step"]) for r in read_log(exporting / "train_log.csv")] == [1, 2, 3, 4]
+    got = _tensors(exporting / "model.safetensors")
+    assert not (exporting / "checkpoint-5").exists() and all(torch.equal(want[k], got[k]) for k in want)
+
+    # a finished run says so and changes nothing; without --resume it is refused
+    before = {p: p.read_bytes() for p in whole.rglob("*") if p.is_file()}
+    messages.clear()
+    run(resolve_run("tiny-vlm", task="all", data=tiny_env["data"], out_dir=str(whole), overrides=settings,
+                    resume=True), log=messages.append)
+    assert any("is a finished run" in m for m in messages), messages
+    assert before == {p: p.read_bytes() for p in whole.rglob("*") if p.is_file()}
+    with pytest.raises(HarnessError, match="finished fine-tuned model"):
+        finetune(resolve_run("tiny-vlm", task="all", data=tiny_env["data"], out_dir=str(whole), overrides=settings))
+    with pytest.raises(HarnessError, match=r"max_steps: 4 then, 6 now"):
+        finetune(resolve_run("tiny-vlm", task="all", data=tiny_env["data"], out_dir=str(whole),
+                             overrides={**settings, "max_steps": 6}, resume=True))
+
+    model = harness.load_model(str(whole))  # the harness layout: config.json with the recipe, merged weights
+    assert model.config.recipe["name"] == "whole"  # its own name (the folder's), not the base recipe's
     assert model.config.recipe["extra"]["finetuned_from"] == "tiny-vlm"
     ids = torch.tensor([[5, 6] + [model.config.image_token_id] * model.num_image_tokens + [7, 8]])
     logits = model(input_ids=ids, images=torch.rand(1, 1, 32, 64, 64)).logits
     assert logits.shape[:2] == ids.shape and torch.isfinite(logits).all()
+
+
+@pytest.mark.slow
+def test_the_model_card_names_the_model_its_base_and_its_training(tiny_env, tmp_path: Path):
+    from huggingface_hub import ModelCard
+
+    from harness.training import finetune, resolve_run
+
+    out = tmp_path / "run"
+    finetune(resolve_run("tiny-vlm", task="flare_vqa", data=tiny_env["data"], out_dir=str(out),
+                         overrides={"max_steps": 2, "merge_lora": False, "name": "tiny-ft",
+                                    "gradient_checkpointing": False}))
+    card = ModelCard.load(out / "README.md")
+    assert card.data.model_name == "tiny-ft" and "med3d-harness" in card.data.tags
+    assert "| fine-tuned from | `tiny-vlm` |" in card.text and "| steps | 2 |" in card.text
+    assert "split `train`" in card.text
+    adapter = json.loads((out / "adapter" / "adapter_config.json").read_text())
+    assert adapter["base_model_name_or_path"] == "tiny-vlm"
+    assert json.loads((out / "config.json").read_text())["recipe"]["name"] == "tiny-ft"
 
 
 @pytest.mark.slow
@@ -142,10 +207,13 @@ def test_zero2_on_two_cpu_processes_learns_and_resumes(tiny_env, tmp_path: Path)
     assert sum(losses[-3:]) / 3 < 0.9 * sum(losses[:3]) / 3, losses
     assert (out / "checkpoint-12" / "global_step12").is_dir()  # DeepSpeed's own optimizer shards
 
-    shutil.rmtree(out / "checkpoint-12")  # as if killed after the save at step 6
-    _launch([*common, "--max-steps", "14", "--resume"], tmp_path / "second.log")
-    assert "resuming from" in (tmp_path / "second.log").read_text()
-    steps = [int(r["step"]) for r in read_log(out / "train_log.csv")]
-    assert steps[12:] == list(range(7, 15))  # continued from step 6, not from 0
-    assert _state(out, 14)["global_step"] == 14
+    shutil.rmtree(out / "checkpoint-12" / "global_step12")  # as if killed while saving step 12's shards
+    (out / "training.json").unlink()
+    _launch([*common, "--max-steps", "12", "--resume"], tmp_path / "second.log")
+    second = (tmp_path / "second.log").read_text()
+    assert "checkpoint-12 (global_step12/" in second and "resuming from checkpoint-6" in second
+    again = read_log(out / "train_log.csv")
+    assert [int(r["step"]) for r in again] == list(range(1, 13))  # steps 7-12 trained again, logged once
+    assert [r["loss"] for r in again[:6]] == losses[:6]
+    assert _state(out, 12)["global_step"] == 12
     assert (out / "config.json").is_file() and (out / "model.safetensors").is_file()

@@ -24,6 +24,8 @@ import click
 @click.option("--save-steps", type=int, default=None, help="Checkpoint every N steps.")
 @click.option("--seed", type=int, default=None)
 @click.option("--split", default=None, help="Data split to train on (default: train).")
+@click.option("--name", default=None,
+              help="Name of the exported model, under which its results are filed (default: the --out folder's name).")
 @click.option("--init", type=click.Choice(["weights", "base"]), default="weights", show_default=True,
               help="weights: start from the model's trained weights; base: from its pretrained parts only.")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
@@ -43,6 +45,7 @@ def finetune_command(model_name: str, task_name: str, data: str, out_dir: str, s
       torchrun --nproc-per-node 8 -m harness finetune --model med3dvlm-init --task all \\
           --data /data/FLARE --out runs/med3dvlm-flare --deepspeed zero2
       harness finetune ... --resume      # continue a stopped run from its newest checkpoint
+      harness push runs/demo-ft --repo-id me/demo-ft     # publish the fine-tuned model on the Hub
     """
     from harness.settings import parse_settings, settings_of_dataclass
     from harness.training import dry_run as plan

@@ -92,9 +92,9 @@ def os_error_message(exc: OSError) -> str:
 
 
 def _add_commands() -> None:
-    from harness.cli import bench, data, finetune, inspect, leaderboard, preprocess, run, score
+    from harness.cli import bench, data, finetune, inspect, leaderboard, preprocess, push, run, score
 
-    for module in (inspect, run, score, finetune, preprocess, data, leaderboard, bench):
+    for module in (inspect, run, score, finetune, push, preprocess, data, leaderboard, bench):
         for command in module.COMMANDS:
             cli.add_command(command)
 

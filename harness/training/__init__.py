@@ -6,7 +6,9 @@
 
 Modules: `config` (settings: published defaults <- recipe.training <- CLI), `zero` (DeepSpeed configs),
 `parts` (LoRA and trainable parts), `samples` / `dataset` / `encoding` (training data), `trainer` (the
-run, checkpoints, resume), `export` (final weights), `summary` (resolved configuration, dry run).
+run), `fingerprint` (what made an output folder; resume checks it), `checkpoints` (which checkpoint a
+resume can trust), `csvlog` (train_log.csv), `batchnorm` (the batch-of-one error), `export` (final
+weights, own name), `card` (the Hugging Face model card), `summary` (resolved configuration, dry run).
 Heavy libraries load inside the functions, so importing this package is cheap.
 """
 
@@ -34,16 +36,10 @@ def resolve_run(
 def _recipe_of(model: str) -> Any:
     """The recipe of a zoo name, or the one stored in a harness checkpoint's config.json."""
     if Path(model).is_dir():
-        import json
-
-        from harness.errors import HarnessError
         from harness.recipe import Recipe
 
-        config = Path(model) / "config.json"
-        if not config.is_file():
-            raise HarnessError(f"{model} has no config.json: pass a zoo name or a harness checkpoint folder")
-        raw = json.loads(config.read_text())
-        if "recipe" in raw:
+        raw = checkpoint_config(model)
+        if isinstance(raw.get("recipe"), dict):
             return Recipe.from_dict(raw["recipe"])
         from harness.modeling.loading import published_recipe
 
@@ -51,6 +47,26 @@ def _recipe_of(model: str) -> Any:
     from harness.modeling.loading import resolve_recipe
 
     return resolve_recipe(model)
+
+
+def checkpoint_config(folder: str | Path) -> dict[str, Any]:
+    """The config.json of a checkpoint folder as a dict; a missing or damaged one is a one-line error."""
+    import json
+
+    from harness.errors import HarnessError
+
+    config = Path(folder) / "config.json"
+    if not config.is_file():
+        raise HarnessError(f"{folder} has no config.json: pass a zoo name or a harness checkpoint folder")
+    try:
+        raw = json.loads(config.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise HarnessError(f"{config} is not valid JSON ({exc}): pass a zoo name or a harness checkpoint "
+                           f"folder") from None
+    if not isinstance(raw, dict):
+        raise HarnessError(f"{config} must hold a JSON object, not a {type(raw).__name__}: pass a zoo name or a "
+                           f"harness checkpoint folder")
+    return raw
 
 
 def finetune(cfg: TrainConfig, *, init: str = "weights") -> Path:

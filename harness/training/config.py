@@ -14,17 +14,20 @@ bf16, AdamW lr 5e-5, cosine, warmup 3 %, no weight decay, 100 epochs, batch 8, m
 from __future__ import annotations
 
 import dataclasses
-import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.options import parse_bool
 from harness.recipe import Recipe
 
 PARTS = ("vision_tower", "mm_projector", "embed_tokens", "lm_head")
 """Model parts that can be fully trained; everything else in the LLM is frozen (and LoRA-adapted)."""
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+"""A fine-tuned model's name: it becomes a folder name on the leaderboard."""
 
 
 @dataclass
@@ -80,6 +83,8 @@ class TrainConfig:
     resume: bool = False
     llm_options: dict[str, Any] = field(default_factory=dict)
     """Overrides of the recipe's LLM options, e.g. ``--set llm_options.model_id=/path/to/llm`` offline."""
+    name: str | None = None
+    """The exported model's name (its results are filed under it); ``None``: the output folder's name."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -93,37 +98,12 @@ def settable_keys() -> list[str]:
     return [f.name for f in dataclasses.fields(TrainConfig) if f.name not in RUN_FIELDS]
 
 
-def parse_value(text: str) -> Any:
-    """``--set`` values: JSON when it parses (numbers, true/false, lists), else the plain string."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        lowered = text.lower()
-        if lowered in {"true", "false"}:
-            return lowered == "true"
-        if lowered in {"none", "null"}:
-            return None
-        return text
-
-
-def parse_settings(settings: tuple[str, ...] | list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in settings:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise HarnessError(f"--set expects KEY=VALUE, got '{item}'")
-        out[key.strip()] = parse_value(value.strip())
-    return out
-
-
 def _coerce(name: str, value: Any, default: Any) -> Any:
     """Bring a recipe or --set value to the type of the field's default (ints stay ints, '1e-4' becomes 1e-4)."""
     if value is None or default is None:
         return value
     if isinstance(default, bool):
-        if isinstance(value, str):
-            return parse_value(value) is True
-        return bool(value)
+        return parse_bool(value, name=name)
     if isinstance(default, (int, float)) and not isinstance(value, bool):
         try:
             return type(default)(value)
@@ -195,6 +175,9 @@ def _validate(cfg: TrainConfig) -> None:
         raise HarnessError(f"max_length {cfg.max_length} is too short for a prompt and a target")
     if cfg.epochs <= 0 and cfg.max_steps <= 0:
         raise HarnessError("give --epochs > 0 or --max-steps > 0")
+    if cfg.name is not None and not MODEL_NAME.match(cfg.name):
+        raise HarnessError(f"--name '{cfg.name}' must start with a letter or digit and hold only letters, digits, "
+                           f"'.', '_' and '-'")
 
 
 def resolved_precision(cfg: TrainConfig, cuda: bool) -> str:

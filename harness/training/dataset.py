@@ -1,20 +1,26 @@
 """`FinetuneDataset`: slots -> (token ids, labels, image) items for the HF Trainer.
 
-Randomness (which VQA question a slot asks, the intensity augmentation) comes from Python's and
-numpy's global generators in the loading process, which the Trainer seeds and saves in its
-checkpoints, so a resumed run draws as the uninterrupted one would.
+Randomness (which VQA question a slot asks, the intensity augmentation) is a function of the run's seed,
+the epoch and the item's index alone: item i of epoch e draws from its own generator seeded with
+``(seed, e, i)``. No generator state is carried from one item to the next, so the draws do not depend on
+which process or data-loader worker loads the item, on how far ahead the loader prefetches, or on when a
+resumed run restores the global RNG states (the Trainer draws the first resumed batch before it does):
+an interrupted and resumed run sees exactly the samples of the uninterrupted one. The Trainer tells the
+dataset the epoch through `EpochCallback`.
 """
 
 from __future__ import annotations
 
-import random
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset
+from transformers import TrainerCallback
 
-from harness.data.dataset import CaseImages
+from harness.data.dataset import CaseImages, train_augmentation
 from harness.data.records import Case
 from harness.errors import HarnessError
 from harness.training.encoding import encode_example
@@ -35,15 +41,17 @@ class FinetuneDataset(Dataset):
         hu_windows: Mapping[str, Sequence[float]] | None = None,
         augment: bool = True,
         global_question: str = "first",
+        seed: int = 0,
     ) -> None:
         self.slots = list(slots)
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.global_question = global_question
+        self.seed = seed
+        self.epoch = 0
         self._check_prompt_lengths()
-        self.images = CaseImages(cases, input_size=input_size, hu_windows=hu_windows, augment=augment)
-        if self.images.transform is not None:
-            _use_numpy_global_state(self.images.transform)
+        self.images = CaseImages(cases, input_size=input_size, hu_windows=hu_windows)
+        self.augmentation = train_augmentation() if augment else None
 
     def _check_prompt_lengths(self) -> None:
         """Fail before training, not at step N, when a prompt leaves no room for its target."""
@@ -59,12 +67,25 @@ class FinetuneDataset(Dataset):
     def __len__(self) -> int:
         return len(self.slots)
 
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def generator(self, index: int) -> np.random.RandomState:
+        """The generator of item ``index`` in the current epoch (a RandomState: MONAI's transforms take one)."""
+        return np.random.RandomState(np.random.SeedSequence([self.seed, self.epoch, index]).generate_state(4))
+
     def __getitem__(self, index: int) -> dict[str, Any]:
         slot = self.slots[index]
-        sample = slot.draw(random, self.global_question)
+        rng = self.generator(index)
+        sample = slot.draw(rng, self.global_question)
         example = encode_example(self.tokenizer, sample.prompt, sample.target, max_length=self.max_length,
                                  where=f"the prompt of {sample.key}")
-        example["images"] = self.images[slot.case_index]["image"].to(torch.float32)
+        image = self.images[slot.case_index]["image"]
+        if self.augmentation is not None:
+            self.augmentation.set_random_state(state=rng)
+            image = self.augmentation(image)
+            image = image.as_tensor() if hasattr(image, "as_tensor") else torch.as_tensor(image)  # MONAI MetaTensor
+        example["images"] = image.to(torch.float32)
         return example
 
     def scope_counts(self) -> dict[str, int]:
@@ -76,12 +97,13 @@ class FinetuneDataset(Dataset):
         return counts
 
 
-def _use_numpy_global_state(transform: Any) -> None:
-    """MONAI's random transforms each own a RandomState seeded from OS entropy; point them at numpy's global
-    one (which the Trainer seeds and checkpoints) so the augmentation is reproducible and resumes with the run."""
-    import numpy as np
 
-    global_state = np.random.mtrand._rand  # the RandomState behind np.random.*
-    for part in getattr(transform, "transforms", [transform]):
-        if hasattr(part, "set_random_state"):
-            part.set_random_state(state=global_state)
+class EpochCallback(TrainerCallback):
+    """Tells the dataset the epoch at the start of each (the Trainer's own ``set_epoch`` does not reach a
+    dataset under several processes); a resumed run's ``state.epoch`` (e.g. 1.5) gives the epoch it is in."""
+
+    def __init__(self, dataset: FinetuneDataset) -> None:
+        self.dataset = dataset
+
+    def on_epoch_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self.dataset.set_epoch(math.floor((state.epoch or 0.0) + 1e-6))

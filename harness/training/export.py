@@ -9,7 +9,11 @@ Final layouts in OUT (every file written to a temporary name first, then renamed
   LoRA adapter) and config.json. This is the folder a recipe's ``extra["local_weights"]`` points at; it
   is loaded on top of the recipe's pretrained LLM.
 
-Both also get ``training.json``: the resolved configuration and the final metrics.
+Both get their own model name (``--name``, by default the output folder's name) with the model they were
+fine-tuned from in ``recipe.extra["finetuned_from"]``, so their results are never filed under the base
+recipe's name, and a Hugging Face model card (``README.md``, `harness.training.card`). The adapter's
+``adapter_config.json`` names the base model in ``base_model_name_or_path``. ``training.json`` (the
+resolved configuration and the final metrics) is written last: it marks the run finished.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 
 import torch
 
+from harness.training.card import write_card
 from harness.training.config import TrainConfig
 from harness.training.parts import part_of
 
@@ -52,6 +57,25 @@ def trained_tensors(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> d
         seen.add(ident)
         out[key] = tensor.cpu().contiguous()
     return out
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to a unique temporary file beside ``path``, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def model_name(cfg: TrainConfig) -> str:
+    """The exported model's name: ``--name``, else the output folder's name."""
+    return cfg.name or Path(cfg.out_dir).resolve().name
 
 
 def atomic_save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
@@ -103,8 +127,10 @@ def export_model(model: torch.nn.Module, tokenizer: Any, cfg: TrainConfig, metri
     dtype = save_dtype(cfg)
     is_peft = isinstance(model, PeftModel)
     base = model.get_base_model() if is_peft else model
-    base.config.recipe = {**base.config.recipe, "weights": None,
-                          "extra": {**base.config.recipe.get("extra", {}), "finetuned_from": cfg.model}}
+    base_recipe = base.config.recipe
+    extra = {k: v for k, v in base_recipe.get("extra", {}).items() if k != "local_weights"}  # weights are here now
+    base.config.recipe = {**base_recipe, "name": model_name(cfg), "weights": None,
+                          "extra": {**extra, "finetuned_from": cfg.model}}
     with staging(out_dir) as tmp:
         if cfg.merge_lora or not is_peft:
             merged = model.merge_and_unload() if is_peft else model
@@ -118,12 +144,21 @@ def export_model(model: torch.nn.Module, tokenizer: Any, cfg: TrainConfig, metri
             atomic_save_tensors(_cast(parts, dtype), tmp / "model.safetensors")
             model.save_pretrained(tmp / "adapter", safe_serialization=True)
             (tmp / "adapter" / "README.md").unlink(missing_ok=True)  # peft's model-card template
+            _set_adapter_base(tmp / "adapter" / "adapter_config.json", cfg.model)
             if dtype is not None:
                 _recast_file(tmp / "adapter" / "adapter_model.safetensors", dtype)
             base.config.save_pretrained(tmp)
-        summary = {"config": cfg.to_dict(), "metrics": metrics}
-        (tmp / "training.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+        write_card(tmp / "README.md", cfg, recipe=base.config.recipe, base_recipe=base_recipe, metrics=metrics)
+    summary = {"config": cfg.to_dict(), "metrics": metrics}
+    atomic_write_text(out_dir / "training.json", json.dumps(summary, indent=2, default=str) + "\n")
     return out_dir
+
+
+def _set_adapter_base(path: Path, base: str) -> None:
+    """peft records the wrapped model's ``name_or_path`` (empty for an assembled model): name the base model."""
+    config = json.loads(path.read_text())
+    config["base_model_name_or_path"] = base
+    atomic_write_text(path, json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
 def _recast_file(path: Path, dtype: torch.dtype) -> None:

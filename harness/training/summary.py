@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.training.config import TrainConfig, resolved_precision
+from harness.training.export import model_name
 from harness.training.parts import count_parameters
 from harness.training.zero import zero_stage
 
@@ -53,7 +54,8 @@ def describe(
         ("max length", cfg.max_length),
         ("gradient checkpointing", cfg.gradient_checkpointing),
         ("save every", f"{cfg.save_steps} steps (keep {cfg.save_total_limit or 'all'})"),
-        ("final model", "LoRA merged" if cfg.merge_lora or not cfg.lora else "adapter + trained parts"),
+        ("final model", ("LoRA merged" if cfg.merge_lora or not cfg.lora else "adapter + trained parts")
+         + f", named {model_name(cfg)}"),
         ("out", cfg.out_dir),
     ]
     if samples:
@@ -97,13 +99,12 @@ def meta_model(name: str) -> Any:
     import harness
 
     if Path(name).is_dir():
-        import json
-
         from harness.modeling.configuration import Med3DVLMConfig
         from harness.modeling.loading import PUBLISHED_MODEL_TYPE, published_config
         from harness.modeling.modeling import Med3DVLMForCausalLM
+        from harness.training import checkpoint_config
 
-        raw = json.loads((Path(name) / "config.json").read_text())
+        raw = checkpoint_config(name)
         if raw.get("model_type") == PUBLISHED_MODEL_TYPE:
             return Med3DVLMForCausalLM(published_config(raw, name=Path(name).name))
         return Med3DVLMForCausalLM(Med3DVLMConfig.from_pretrained(name))

@@ -7,14 +7,17 @@
 The same code runs on one CPU process, on one GPU, and under torchrun or the DeepSpeed launcher on
 many GPUs and nodes (the Trainer reads RANK/WORLD_SIZE/MASTER_ADDR from the launcher). Checkpoints
 (``OUT/checkpoint-N``) hold the trained weights, optimizer, scheduler, RNG and trainer state; ``--resume``
-continues from the newest complete one. At the end the model is written to OUT in the harness layout.
+continues from the newest complete one (`harness.training.checkpoints`), and only a folder whose saved
+fingerprint (`harness.training.fingerprint`) matches the command's settings. The data are read and
+checked before the model is loaded. At the end the model is written to OUT in the harness layout, and
+``OUT/training.json``, written last, marks the run finished.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,25 +25,16 @@ import torch
 from transformers import Trainer, TrainingArguments, set_seed
 
 from harness.errors import HarnessError
+from harness.training import checkpoints, fingerprint
+from harness.training.batchnorm import guard_batch_norm
+from harness.training.checkpoints import TRAINED_STATE
 from harness.training.config import TrainConfig, resolved_precision
-from harness.training.csvlog import CsvLogCallback
+from harness.training.csvlog import CsvLogCallback, truncate_log
 from harness.training.parts import apply_lora, set_trainable
 from harness.training.zero import ensure_distributed_env, resolve_deepspeed, zero_stage
 
-TRAINED_STATE = "trained.safetensors"
-"""In each checkpoint: every tensor of the trained parts (LoRA, fully trained parts, their BatchNorm buffers)."""
-
-_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
-
-
-def latest_checkpoint(out_dir: str | Path) -> Path | None:
-    """The highest-step ``checkpoint-N`` in ``out_dir`` that is complete (its trainer_state.json is written last)."""
-    out = Path(out_dir)
-    if not out.is_dir():
-        return None
-    done = [(int(m.group(1)), p) for p in out.iterdir()
-            if (m := _CHECKPOINT.match(p.name)) and (p / "trainer_state.json").is_file()]
-    return max(done)[1] if done else None
+FINISHED = "training.json"
+"""Written last by the final export: its presence means the run is finished."""
 
 
 def world_size() -> int:
@@ -111,7 +105,7 @@ def training_arguments(cfg: TrainConfig, *, cuda: bool, deepspeed: dict[str, Any
         remove_unused_columns=False,
         deepspeed=deepspeed,
         ddp_backend="gloo" if not cuda and world_size() > 1 else None,
-        disable_tqdm=not is_main_process(),
+        disable_tqdm=not is_main_process() or not sys.stderr.isatty(),  # progress bars only on a terminal
         include_num_input_tokens_seen=True,
     )
     accepted = inspect.signature(TrainingArguments.__init__).parameters
@@ -173,33 +167,83 @@ def task_names(spec: str) -> list[str]:
     return names
 
 
-def build_dataset(cfg: TrainConfig, model: Any, tokenizer: Any) -> Any:
+def load_training_cases(cfg: TrainConfig) -> list[Any]:
+    """The cases of ``cfg.data``'s ``cfg.split``, read and validated before any model is loaded."""
+    from harness.data import load_cases
+
+    cases = load_cases(cfg.data, split=cfg.split)
+    if not cases:
+        raise HarnessError(f"--data {cfg.data} has no cases in split '{cfg.split}': check --data and --split")
+    return cases
+
+
+def build_dataset(cfg: TrainConfig, model: Any, tokenizer: Any, cases: Sequence[Any] | None = None) -> Any:
     """The mixed report + VQA training set of `cfg.task` over `cfg.data`'s `cfg.split`."""
     from harness import plugins
-    from harness.data import load_cases
     from harness.training.dataset import FinetuneDataset
     from harness.training.samples import build_slots
 
     recipe = model.config.get_recipe()
     registry = plugins.registry("tasks")
     tasks = [registry.create(name) for name in task_names(cfg.task)]
-    cases = load_cases(cfg.data, split=cfg.split)
+    cases = list(cases) if cases is not None else load_training_cases(cfg)
     image_tokens = recipe.image_token * int(model.num_image_tokens)
     slots = build_slots(cases, tasks, style=recipe.prompt_style, image_tokens=image_tokens, tokenizer=tokenizer)
     return FinetuneDataset(
         slots, cases, tokenizer, input_size=recipe.input_size, max_length=cfg.max_length,
-        hu_windows=recipe.hu_windows, augment=cfg.augment, global_question=cfg.global_question,
+        hu_windows=recipe.hu_windows, augment=cfg.augment, global_question=cfg.global_question, seed=cfg.seed,
     )
 
 
-def check_out_dir(cfg: TrainConfig) -> Path | None:
-    """The checkpoint to resume from (``--resume``), refusing to train over another run's checkpoints."""
-    checkpoint = latest_checkpoint(cfg.out_dir)
-    if checkpoint is not None and not cfg.resume:
-        raise HarnessError(
-            f"{cfg.out_dir} already holds {checkpoint.name}: pass --resume to continue it, or choose another --out"
-        )
+def check_out_dir(cfg: TrainConfig, wanted: dict[str, Any], *, world: int, deepspeed: bool,
+                  say: Callable[[str], None]) -> Path | None | bool:
+    """What ``--out`` allows: the checkpoint to resume from, ``None`` to start at step 0, or ``False`` when the
+    saved run is finished. Refuses (one line) to train over another run, to resume a folder this harness did
+    not create or one trained with other settings."""
+    out = Path(cfg.out_dir)
+    if out.exists() and not out.is_dir():
+        raise HarnessError(f"--out {out} is a file: give a folder for the checkpoints and the final model")
+    found = checkpoints.checkpoints(out)
+    finished = (out / FINISHED).is_file()
+    if not cfg.resume:
+        if finished:
+            raise HarnessError(f"{out} holds a finished fine-tuned model: choose another --out (or train it further "
+                               f"with --model {out})")
+        if found:
+            raise HarnessError(f"{out} already holds {found[0][1].name}: pass --resume to continue it, or choose "
+                               f"another --out")
+        return None
+    saved = fingerprint.read_fingerprint(out)
+    if saved is None:
+        if found or finished:
+            raise HarnessError(f"--resume: {out} has no {fingerprint.FINGERPRINT}, so `harness finetune` did not "
+                               f"create it; resuming unpickles its optimizer states, so only such folders are resumed")
+        say(f"no checkpoint in {out} yet: starting from step 0")
+        return None
+    fingerprint.check_same_run(out, saved, wanted)
+    if finished:
+        say(f"{out} is a finished run (its final model and {FINISHED} are written): nothing to resume")
+        return False
+    checkpoint, skipped = checkpoints.newest_complete(out, world=world, deepspeed=deepspeed)
+    if skipped:
+        names = ", ".join(f"{name} ({why})" for name, why in skipped)
+        target = checkpoint.name if checkpoint is not None else "step 0"
+        say(f"warning: incomplete checkpoint(s) {names} set aside as .incomplete-*: resuming from {target}")
+        if is_main_process():
+            for name, _why in skipped:
+                checkpoints.set_aside(out / name)
+    elif checkpoint is None:
+        say(f"no checkpoint in {out} yet: starting from step 0")
     return checkpoint
+
+
+def trained_out(checkpoint: Path) -> dict[str, Any] | None:
+    """The checkpoint's trainer state when it is the run's last step (``global_step >= max_steps``), else None."""
+    import json
+
+    state = json.loads((checkpoint / "trainer_state.json").read_text())  # checked complete before
+    steps, last = state.get("global_step", 0), state.get("max_steps", 0)
+    return state if last and steps >= last else None
 
 
 def finetune(cfg: TrainConfig, *, init: str = "weights", log: Callable[[str], None] = print) -> Path:
@@ -212,36 +256,58 @@ def finetune(cfg: TrainConfig, *, init: str = "weights", log: Callable[[str], No
     if deepspeed is not None:
         ensure_distributed_env()
     say = log if is_main_process() else (lambda _message: None)
-    checkpoint = check_out_dir(cfg)
-    if cfg.resume and checkpoint is None:
-        say(f"no checkpoint in {cfg.out_dir} yet: starting from step 0")
+    names = task_names(cfg.task)
+    cases = load_training_cases(cfg)  # --data and --task are checked before the model loads (or downloads)
+    wanted = fingerprint.run_fingerprint(cfg, init=init, tasks=names, cases=cases, world=world_size(),
+                                         precision=resolved_precision(cfg, cuda), zero_stage=zero_stage(deepspeed))
+    checkpoint = check_out_dir(cfg, wanted, world=world_size(), deepspeed=deepspeed is not None, say=say)
+    if checkpoint is False:
+        return Path(cfg.out_dir)
     set_seed(cfg.seed)
     model, tokenizer = load_for_training(cfg.model, init=init, dtype=load_dtype(cfg, cuda=cuda, deepspeed=deepspeed),
                                          llm_options=cfg.llm_options)
     model.config.use_cache = False
-    dataset = build_dataset(cfg, model, tokenizer)
+    dataset = build_dataset(cfg, model, tokenizer, cases)
     if cfg.lora:
         model = apply_lora(model, r=cfg.lora_r, alpha=cfg.lora_alpha, dropout=cfg.lora_dropout)
     set_trainable(model, cfg.trainable, lora=cfg.lora)
+    guard_batch_norm(model, batch_size=cfg.batch_size)
     say(describe(cfg, model=model, cuda=cuda, deepspeed=deepspeed, world=world_size(),
                  samples=dataset.scope_counts()))
     if checkpoint is not None:
         say(f"resuming from {checkpoint}")
 
+    from harness.training.dataset import EpochCallback
     from harness.training.encoding import Collator, pad_token_id
+
+    log_path = Path(cfg.out_dir) / "train_log.csv"
+    seconds_before = 0.0
+    if is_main_process():  # the folder is this run's from here on
+        fingerprint.write_fingerprint(cfg.out_dir, wanted)
+        resumed_step = int(checkpoint.name.rsplit("-", 1)[1]) if checkpoint is not None else 0
+        seconds_before = truncate_log(log_path, resumed_step)
 
     trainer = HarnessTrainer(
         model=model,
         args=training_arguments(cfg, cuda=cuda, deepspeed=deepspeed),
         train_dataset=dataset,
         data_collator=Collator(pad_token_id(tokenizer)),
-        callbacks=[CsvLogCallback(Path(cfg.out_dir) / "train_log.csv")],
+        callbacks=[CsvLogCallback(log_path, seconds_before=seconds_before), EpochCallback(dataset)],
     )
-    result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint is not None else None)
-    metrics = {**result.metrics, "num_input_tokens_seen": trainer.state.num_input_tokens_seen,
-               "world_size": world_size()}
+    done = trained_out(checkpoint) if checkpoint is not None else None
+    if done is not None:  # killed while exporting: the Trainer would run one step past the end, so only export
+        say(f"{checkpoint.name} is the run's last step: writing the final model from it without training")
+        trainer._load_from_checkpoint(str(checkpoint))
+        trainer.state.global_step = done["global_step"]
+        metrics = {"num_input_tokens_seen": done.get("num_input_tokens_seen"), "exported_from": checkpoint.name}
+        zero3 = False  # the model was loaded whole, not partitioned: the DeepSpeed engine never started
+    else:
+        result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint is not None else None)
+        metrics = {**result.metrics, "num_input_tokens_seen": trainer.state.num_input_tokens_seen}
+        zero3 = zero_stage(deepspeed) == 3
+    metrics["world_size"] = world_size()
     if cuda:
         metrics["peak_memory_gib"] = torch.cuda.max_memory_allocated() / 2**30
-    export_final(trainer, tokenizer, cfg, metrics=metrics, zero3=zero_stage(deepspeed) == 3)
+    export_final(trainer, tokenizer, cfg, metrics=metrics, zero3=zero3)
     say(f"trained {trainer.state.global_step} steps; model written to {cfg.out_dir}")
     return Path(cfg.out_dir)
