@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from harness import __version__, plugins
+from harness import __version__, plugins, trust
 from harness.errors import HarnessError
 
 EPILOG = """\b
@@ -40,10 +40,13 @@ def _split_plugin_options(values: tuple[str, ...]) -> tuple[list[str], list[str]
     metavar="MODULE",
     help="Load a plugin module by import path; `-p no:NAME` blocks an installed plugin. Repeatable.",
 )
-def cli(plugin_options: tuple[str, ...]) -> None:
+@click.option(trust.FLAG, "trust_remote_code", is_flag=True,
+              help="Let checkpoints that ship Python code run it (off: such a checkpoint is refused).")
+def cli(plugin_options: tuple[str, ...], trust_remote_code: bool) -> None:
     """Benchmark and fine-tune 3D medical vision-language models (FLARE 2025 Task 5)."""
     modules, blocked = _split_plugin_options(plugin_options)
     plugins.configure(modules=modules, blocked=blocked)
+    trust.allow_remote_code(trust_remote_code)
 
 
 def _add_commands() -> None:
