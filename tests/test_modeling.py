@@ -108,14 +108,8 @@ def test_tiny_published_checkpoint_reproduces_reference(shared_fixtures):
                 token = int(model(inputs_embeds=embeds).logits[0, -1].argmax())
                 assert token == int(new[0, step])
                 embeds = torch.cat([embeds, model.get_input_embeddings()(torch.tensor([[token]]))], dim=1)
-        generated = expected["generated"][key]
-        assert int(new[0, 0]) == generated[0]
-        # The fixture's tokens 2..12 were produced by the reference code under transformers 5.24, whose forward
-        # drops the renamed `cache` argument: each token is predicted from the previous token alone.
-        with torch.no_grad():
-            for previous, token in zip(generated, generated[1:], strict=False):
-                alone = model(input_ids=torch.tensor([[previous]]), use_cache=False).logits[0, -1].argmax()
-                assert int(alone) == token
+        # the fixture's 12 tokens come from the reference generate under transformers 4.52 (its KV cache working)
+        assert new[0].tolist() == expected["generated"][key]
 
 
 @pytest.mark.parametrize("splice", ["published", "placeholder"])
