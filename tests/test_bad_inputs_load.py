@@ -14,7 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from badinput import assert_one_line_error, run_cli, snapshot
 
 TRAINING_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "training"
@@ -153,3 +152,24 @@ def test_good_checkpoint_and_adapter_export_run(checkpoints, plugin_env, tmp_pat
 def test_missing_dash_p_module_is_fatal():
     result = run_cli("-p", "no_such_plugin_module_xyz", "list", "encoders")
     assert_one_line_error(result, "no_such_plugin_module_xyz", "-p")
+
+
+def _two_distributions_registering(site: Path, name: str) -> None:
+    for dist in ("alpha", "beta"):
+        info = site / f"{dist}_dist-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}-dist\nVersion: 1.0\n")
+        (info / "entry_points.txt").write_text(f"[harness]\n{dist} = hbl_{dist}\n")
+        (site / f"hbl_{dist}.py").write_text(
+            "from harness import hookimpl\n\n\n@hookimpl\ndef register_tasks(register):\n"
+            f"    register({name!r}, 'harness_plugins.tasks.flare:FlareVQATask')\n"
+        )
+
+
+def test_duplicate_component_from_two_installed_plugins_is_one_line_in_run(tmp_path):
+    _two_distributions_registering(tmp_path, "dup-task")
+    out = tmp_path / "out"
+    result = run_cli("run", "--model", "med3dvlm-demo", "--task", "dup-task", "--data", "demo", "--out", str(out),
+                     env={"PYTHONPATH": str(tmp_path)})
+    assert_one_line_error(result, "dup-task", "alpha-dist 1.0", "beta-dist 1.0", "-p no:beta")
+    assert not out.exists()
