@@ -17,7 +17,6 @@ import pytest
 from badinput import assert_one_line_error, run_cli, snapshot
 
 TRAINING_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "training"
-DEMO_CASES = "2"
 
 
 @pytest.fixture(scope="module")

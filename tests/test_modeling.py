@@ -160,3 +160,48 @@ def test_save_pretrained_round_trips_in_harness_layout(tmp_path):
 def test_unknown_model_suggests_a_close_name():
     with pytest.raises(HarnessError, match="did you mean 'med3dvlm'"):
         harness.load_model("med3dvln")
+
+
+def test_import_harness_registers_auto_classes_without_importing_torch(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, harness\n"
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules\n"
+        "from transformers import AutoConfig, AutoModelForCausalLM\n"
+        "from transformers.models.auto.configuration_auto import CONFIG_MAPPING\n"
+        "assert {'med3d_vlm', 'vlm_qwen'} <= set(CONFIG_MAPPING.keys()), 'not registered'\n"
+        "import transformers\n"
+        "assert type(transformers.__spec__.loader).__name__ != '_Loader'\n"
+        f"model = AutoModelForCausalLM.from_pretrained({str(tmp_path)!r})\n"
+        "print(type(model).__name__)\n"
+    )
+    tiny_demo("placeholder").save_pretrained(tmp_path)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Med3DVLMForCausalLM"
+
+
+@pytest.mark.slow
+def test_auto_classes_read_the_published_layout(shared_fixtures):
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    folder = shared_fixtures / "med3dvlm-tiny" / "checkpoint"
+    config = AutoConfig.from_pretrained(folder)
+    assert config.get_recipe().projector == "mixer" and config.get_recipe().splice == "published"
+    auto = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    ours = harness.load_model(str(folder), dtype=torch.float32)
+    assert auto.state_dict().keys() == ours.state_dict().keys()
+    assert all(torch.equal(auto.state_dict()[k], v) for k, v in ours.state_dict().items())
+
+
+def test_saved_config_is_portable(tmp_path):
+    """The demo's shipped weights are named by package, not by this machine's folder."""
+    torch.manual_seed(0)
+    model = build_model("med3dvlm-demo", llm="hf", llm_options={"model_id": "tiny", "config": TINY_LLAMA},
+                        extra={"vocab_size": 96, "image_token_id": 95})
+    model.config.save_pretrained(tmp_path)
+    text = (tmp_path / "config.json").read_text()
+    assert "package:harness_plugins/models/weights/med3dvlm-demo" in text
+    assert str(harness.__file__).rsplit("/harness/", 1)[0] not in text

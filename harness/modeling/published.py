@@ -22,7 +22,7 @@ _VISION_FIELDS = {
     "architectures", "input_size", "patch_size", "dim", "depth", "vision_tower", "vision_select_layer",
     "vision_select_feature", "mm_projector_type", "mm_mlp_depth", "proj_out_num", "low_output_size",
     "high_output_size", "low_input_size", "high_input_size", "mm_hidden_size", "transformers_version",
-    "torch_dtype", "_name_or_path", "model_type",
+    "torch_dtype", "_name_or_path", "name_or_path", "model_type",
 }
 
 
@@ -56,7 +56,8 @@ def published_recipe(raw: dict[str, Any], name: str = "published") -> Recipe:
         llm="hf",
         encoder_options=encoder_options,
         projector_options=projector_options,
-        llm_options={"model_id": raw.get("_name_or_path") or "Qwen/Qwen2.5-7B-Instruct", "config": qwen2_fields(raw)},
+        llm_options={"model_id": str(raw.get("_name_or_path") or "Qwen/Qwen2.5-7B-Instruct"),
+                     "config": qwen2_fields(raw)},
         input_size=tuple(raw.get("input_size", (128, 256, 256))),
         splice="published",
         weights_layout="published",
@@ -89,7 +90,8 @@ class PublishedMed3DVLMConfig(Med3DVLMConfig):
             super().__init__(**kwargs)
             return
         flat = published_config(kwargs)
-        super().__init__(recipe=flat.recipe, text_config=flat.text_config, image_token_id=flat.image_token_id)
+        super().__init__(recipe=flat.recipe, text_config=flat.text_config, image_token_id=flat.image_token_id,
+                         name_or_path=str(kwargs.get("name_or_path", "")))
 
 
 class PublishedMed3DVLMForCausalLM(Med3DVLMForCausalLM):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.errors import HarnessError
+from harness.errors import UnavailableError
 
 DEFAULT_MODEL = "StanfordAIMI/GREEN-radllama2-7b"
 
@@ -71,7 +71,7 @@ class HFJudge:
             )
         except (OSError, ValueError) as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise HarnessError(
+            raise UnavailableError(
                 f"cannot load the GREEN judge model '{self.model_name}' ({reason}); it needs the Hugging Face "
                 "Hub or a local copy (judge option model=PATH); offline, use `--judge lexical` "
                 "(deterministic, not GREEN-calibrated)"
