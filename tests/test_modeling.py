@@ -205,3 +205,15 @@ def test_saved_config_is_portable(tmp_path):
     text = (tmp_path / "config.json").read_text()
     assert "package:harness_plugins/models/weights/med3dvlm-demo" in text
     assert str(harness.__file__).rsplit("/harness/", 1)[0] not in text
+
+
+def test_hub_id_resolves_to_the_same_folder_for_model_and_tokenizer(tmp_path, monkeypatch):
+    """The tokenizer lookup used to send a hub id to the zoo ("unknown model 'org/ckpt'")."""
+    from harness.modeling import loading
+
+    tiny_demo("placeholder").save_pretrained(tmp_path)
+    monkeypatch.setattr(loading, "snapshot", lambda repo_id, revision, hint: tmp_path)
+    assert loading.resolve_source("org/ckpt") == tmp_path
+    assert isinstance(loading.load_model("org/ckpt"), torch.nn.Module)
+    with pytest.raises(HarnessError, match=f"{tmp_path} has no tokenizer files"):
+        loading.load_tokenizer("org/ckpt")

@@ -48,7 +48,7 @@ from harness.recipe import Recipe, resolve_path
 
 __all__ = [
     "PUBLISHED_MODEL_TYPE", "build_model", "load_checkpoint", "load_model", "load_tokenizer", "published_config",
-    "published_recipe", "read_config", "resolve_recipe",
+    "published_recipe", "read_config", "resolve_recipe", "resolve_source",
 ]
 
 VISION_PREFIXES = ("model.vision_tower.", "model.mm_projector.")
@@ -105,20 +105,27 @@ def build_model(name: str, **overrides: Any) -> Med3DVLMForCausalLM:
     return Med3DVLMForCausalLM(model_config(resolve_recipe(name, **overrides)))
 
 
+def resolve_source(name_or_path: str) -> Recipe | Path:
+    """What a ``--model`` value names: a zoo recipe, or a checkpoint folder (a hub id is downloaded to one).
+
+    The one dispatch that `load_model` and `load_tokenizer` share, so they never disagree."""
+    name_or_path = str(name_or_path)
+    if name_or_path in plugins.registry("models"):
+        return plugins.registry("models").create(name_or_path)
+    if Path(name_or_path).is_dir():
+        return Path(name_or_path)
+    if _HUB_ID.match(name_or_path):
+        hint = "pass a local checkpoint folder instead (download it where there is network)"
+        return snapshot(name_or_path, None, hint)
+    plugins.registry("models").get(name_or_path)  # raises the did-you-mean error
+    raise AssertionError("unreachable")
+
+
 def load_model(name_or_path: str, *, dtype: Any = None, device: Any = None) -> PreTrainedModel:
     """Trained weights by zoo name, local checkpoint folder or hub id (see the module docstring)."""
-    name_or_path = str(name_or_path)
     dtype = parse_dtype(dtype)
-    if name_or_path in plugins.registry("models"):
-        model = load_recipe(plugins.registry("models").create(name_or_path), dtype)
-    elif Path(name_or_path).is_dir():
-        model = load_checkpoint(Path(name_or_path), dtype=dtype)
-    elif _HUB_ID.match(name_or_path):
-        hint = "pass a local checkpoint folder instead (download it where there is network)"
-        model = load_checkpoint(snapshot(name_or_path, None, hint), dtype=dtype)
-    else:
-        plugins.registry("models").get(name_or_path)  # raises the did-you-mean error
-        raise AssertionError("unreachable")
+    source = resolve_source(name_or_path)
+    model = load_recipe(source, dtype) if isinstance(source, Recipe) else load_checkpoint(source, dtype=dtype)
     model.eval()
     return model.to(device) if device is not None else model
 
@@ -241,26 +248,25 @@ def add_image_token(tokenizer: Any, token: str) -> int:
 
 
 def load_tokenizer(name_or_path: str) -> Any:
-    """The tokenizer of a zoo model or checkpoint folder, with the image token added.
+    """The tokenizer of a zoo model, checkpoint folder or hub id, with the image token added.
 
     An adapter export has no tokenizer of its own: it gets its base model's (the recipe's LLM), as
     `load_checkpoint` loads it on that base."""
     from transformers import AutoTokenizer
 
-    path = Path(str(name_or_path))
-    if path.is_dir():
-        raw = read_config(path) if (path / "config.json").exists() else {}
-        if raw and is_adapter_export(path, raw):
-            recipe = Med3DVLMConfig.from_pretrained(path, trust_remote_code=False).get_recipe()
-            return _recipe_tokenizer(recipe)
-        if not any((path / name).is_file() for name in TOKENIZER_FILES):
-            raise HarnessError(
-                f"{path} has no tokenizer files ({', '.join(TOKENIZER_FILES[:2])}); save the tokenizer next to the "
-                f"weights (tokenizer.save_pretrained('{path}')) or copy the base model's tokenizer files there"
-            )
-        trust.check_folder(path)
-        return AutoTokenizer.from_pretrained(path, **trust.remote_code_kwargs())
-    return _recipe_tokenizer(plugins.registry("models").create(str(name_or_path)))
+    source = resolve_source(name_or_path)
+    if isinstance(source, Recipe):
+        return _recipe_tokenizer(source)
+    raw = read_config(source) if (source / "config.json").exists() else {}
+    if raw and is_adapter_export(source, raw):
+        return _recipe_tokenizer(Med3DVLMConfig.from_pretrained(source, trust_remote_code=False).get_recipe())
+    if not any((source / name).is_file() for name in TOKENIZER_FILES):
+        raise HarnessError(
+            f"{source} has no tokenizer files ({', '.join(TOKENIZER_FILES[:2])}); save the tokenizer next to the "
+            f"weights (tokenizer.save_pretrained('{source}')) or copy the base model's tokenizer files there"
+        )
+    trust.check_folder(source)
+    return AutoTokenizer.from_pretrained(source, **trust.remote_code_kwargs())
 
 
 def _recipe_tokenizer(recipe: Recipe) -> Any:
