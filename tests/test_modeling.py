@@ -217,3 +217,15 @@ def test_hub_id_resolves_to_the_same_folder_for_model_and_tokenizer(tmp_path, mo
     assert isinstance(loading.load_model("org/ckpt"), torch.nn.Module)
     with pytest.raises(HarnessError, match=f"{tmp_path} has no tokenizer files"):
         loading.load_tokenizer("org/ckpt")
+
+
+@pytest.mark.parametrize("module", ["harness.modeling.configuration", "harness.modeling.modeling"])
+def test_importing_a_model_module_first_registers_without_a_warning(module):
+    """That module imports transformers mid-import: the hook must not try (and warn about) a circular import."""
+    import subprocess
+    import sys
+
+    code = (f"import {module}\nfrom transformers.models.auto.configuration_auto import CONFIG_MAPPING\n"
+            "assert 'med3d_vlm' in CONFIG_MAPPING.keys()\n")
+    result = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr

@@ -11,6 +11,9 @@ checkpoint (``model_type: "med3d_vlm"``) and a published Med3DVLM one (``model_t
 `register_when_transformers_loads`, which registers at once when transformers is already imported and
 otherwise adds a post-import hook to ``sys.meta_path`` that registers right after transformers' own
 ``__init__`` ran. Registering imports torch and the model code (about what using transformers costs anyway).
+A harness module that imports transformers itself registers the classes it defines when it finishes
+(``configuration.py``: the harness config; ``modeling.py``: the harness model; ``published.py``: both
+``vlm_qwen`` classes).
 """
 
 from __future__ import annotations
@@ -44,7 +47,16 @@ def register() -> None:
     AutoModelForCausalLM.register(PublishedMed3DVLMConfig, PublishedMed3DVLMForCausalLM, exist_ok=True)
 
 
+def _harness_module_initializing() -> bool:
+    """A harness module is mid-import (it imported transformers itself): registering now would be circular, and
+    the module registers what it defines when it finishes (configuration.py, modeling.py, published.py)."""
+    return any(getattr(getattr(module, "__spec__", None), "_initializing", False)
+               for name, module in list(sys.modules.items()) if name.startswith("harness."))
+
+
 def _register_quietly() -> None:
+    if _harness_module_initializing():
+        return
     try:
         register()
     except Exception as exc:  # never break `import transformers` for the user; loading still works by harness

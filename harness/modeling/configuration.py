@@ -54,3 +54,6 @@ class Med3DVLMConfig(PretrainedConfig):
     def get_text_config(self, *args: Any, **kwargs: Any) -> PretrainedConfig:
         """Generation and cache utilities read the decoder's sizes from here."""
         return self.text_config if self.text_config is not None else super().get_text_config(*args, **kwargs)
+
+
+AutoConfig.register(MODEL_TYPE, Med3DVLMConfig, exist_ok=True)

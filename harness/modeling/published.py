@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from transformers import AutoConfig
+from transformers import AutoConfig, AutoModelForCausalLM
 
 from harness.modeling.configuration import Med3DVLMConfig
 from harness.modeling.modeling import Med3DVLMForCausalLM
@@ -98,3 +98,7 @@ class PublishedMed3DVLMForCausalLM(Med3DVLMForCausalLM):
     """`Med3DVLMForCausalLM` for a ``vlm_qwen`` config (the parameter names are the same)."""
 
     config_class = PublishedMed3DVLMConfig
+
+
+AutoConfig.register(PUBLISHED_MODEL_TYPE, PublishedMed3DVLMConfig, exist_ok=True)
+AutoModelForCausalLM.register(PublishedMed3DVLMConfig, PublishedMed3DVLMForCausalLM, exist_ok=True)
