@@ -172,3 +172,30 @@ def test_duplicate_component_from_two_installed_plugins_is_one_line_in_run(tmp_p
                      env={"PYTHONPATH": str(tmp_path)})
     assert_one_line_error(result, "dup-task", "alpha-dist 1.0", "beta-dist 1.0", "-p no:beta")
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_adapter_export_loads_on_its_base_model(checkpoints, plugin_env, monkeypatch):
+    """It used to be refused as "does not match its config": now its parts and LoRA apply on the recipe's base."""
+    import torch
+    from safetensors.torch import load_file
+
+    import harness
+    from harness import plugins
+
+    for key, value in plugin_env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.syspath_prepend(str(TRAINING_FIXTURES))
+    plugins.reset()
+    try:
+        base = harness.load_model("tiny-vlm").state_dict()
+        state = harness.load_model(str(checkpoints["adapter"])).state_dict()
+    finally:
+        plugins.reset()
+    saved = load_file(checkpoints["adapter"] / "model.safetensors")
+    assert saved and all(torch.equal(state[k], v) for k, v in saved.items())  # the export's trained parts
+    assert not all(torch.equal(state[k], base[k]) for k in saved)  # ... which a fresh base does not have
+    lora = next(k for k in state if k.endswith("q_proj.weight"))
+    untouched = next(k for k in state if k.endswith("v_proj.weight"))
+    assert not torch.equal(state[lora], base[lora])  # the LoRA adapter is merged
+    assert torch.equal(state[untouched], base[untouched])
