@@ -205,6 +205,10 @@ def test_saved_config_is_portable(tmp_path):
     text = (tmp_path / "config.json").read_text()
     assert "package:harness_plugins/models/weights/med3dvlm-demo" in text
     assert str(harness.__file__).rsplit("/harness/", 1)[0] not in text
+    components = json.loads(text)["components"]
+    assert components["encoder"] == {"name": "dcformer-nano", "distribution": "med3d-harness",
+                                     "version": harness.__version__}
+    assert components["llm"]["name"] == "hf"
 
 
 def test_hub_id_resolves_to_the_same_folder_for_model_and_tokenizer(tmp_path, monkeypatch):

@@ -97,7 +97,20 @@ def model_config(recipe: Recipe, text_config: PretrainedConfig | None = None) ->
     if vocab_size is not None:
         text_config.vocab_size = int(vocab_size)
     image_token_id = recipe.extra.get("image_token_id", text_config.vocab_size - 1)
-    return Med3DVLMConfig(recipe=recipe.to_dict(), text_config=text_config, image_token_id=image_token_id)
+    return Med3DVLMConfig(recipe=recipe.to_dict(), text_config=text_config, image_token_id=image_token_id,
+                          components=component_origins(recipe))
+
+
+def component_origins(recipe: Recipe) -> dict[str, dict[str, str | None]]:
+    """Which installed plugin distribution (and version) provides each part of a recipe."""
+    origins = {}
+    for part, kind in (("encoder", "encoders"), ("projector", "projectors"), ("llm", "llms")):
+        name = getattr(recipe, part)
+        registry = plugins.registry(kind)
+        entry = registry.get(name) if name in registry else None
+        origins[part] = {"name": name, "distribution": entry.distribution if entry else None,
+                         "version": entry.version if entry else None}
+    return origins
 
 
 def build_model(name: str, **overrides: Any) -> Med3DVLMForCausalLM:
