@@ -184,7 +184,7 @@ def test_import_harness_registers_auto_classes_without_importing_torch(tmp_path)
 
 
 @pytest.mark.slow
-def test_auto_classes_read_the_published_layout(shared_fixtures):
+def test_auto_classes_read_the_published_layout(shared_fixtures, tmp_path):
     from transformers import AutoConfig, AutoModelForCausalLM
 
     folder = shared_fixtures / "med3dvlm-tiny" / "checkpoint"
@@ -194,6 +194,11 @@ def test_auto_classes_read_the_published_layout(shared_fixtures):
     ours = harness.load_model(str(folder), dtype=torch.float32)
     assert auto.state_dict().keys() == ours.state_dict().keys()
     assert all(torch.equal(auto.state_dict()[k], v) for k, v in ours.state_dict().items())
+    auto.save_pretrained(tmp_path)  # and what the Auto classes save, they read back
+    again = AutoModelForCausalLM.from_pretrained(tmp_path, dtype=torch.float32)
+    assert type(again) is type(auto)
+    assert again.config.get_recipe().replace(llm_options={}) == auto.config.get_recipe().replace(llm_options={})
+    assert all(torch.equal(again.state_dict()[k], v) for k, v in auto.state_dict().items())
 
 
 def test_saved_config_is_portable(tmp_path):
