@@ -5,7 +5,10 @@
     >>> ids = model.generate(input_ids=ids, images=volume)        # doctest: +SKIP
 
 Heavy modules (torch, transformers) are imported only when a model is built, so importing
-``harness`` and listing plugins stays fast.
+``harness`` and listing plugins stays fast. Once transformers is imported (by you or by the harness),
+its Auto classes know both checkpoint layouts (`harness.modeling.auto`), so
+``transformers.AutoModelForCausalLM.from_pretrained(folder)`` loads a harness or a published Med3DVLM
+checkpoint.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from harness.hookspecs import hookimpl
+from harness.modeling.auto import register_when_transformers_loads
 
 __version__ = "0.1.0"
 
@@ -20,6 +24,8 @@ __all__ = ["__version__", "build_model", "hookimpl", "load_model"]
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
+
+register_when_transformers_loads()
 
 
 def load_model(name_or_path: str, *, dtype: Any = None, device: Any = None) -> PreTrainedModel:

@@ -19,3 +19,8 @@ class UnknownNameError(HarnessError, KeyError):
 
 class PluginError(HarnessError):
     """A plugin that failed to import or to register (fatal only in strict mode)."""
+
+
+class UnavailableError(HarnessError):
+    """Something this machine lacks (offline weights, a missing optional package, no GPU): the input may be
+    fine elsewhere. Conformance checks skip a component for this reason only."""

@@ -173,15 +173,16 @@ def weights_identity(requested: str, recipe: Recipe) -> dict[str, str]:
     from pathlib import Path
 
     from harness.provenance import sha256_files
+    from harness.recipe import resolve_path
 
     local = Path(requested)
-    shipped = recipe.extra.get("local_weights")
+    shipped = resolve_path(recipe.extra.get("local_weights"))
     if local.is_dir():
         files = sorted(local.rglob("*.safetensors"))
         return {"weights": str(local), "sha256": sha256_files(files) if files else "none"}
     if recipe.weights:
         return {"weights": recipe.weights, "revision": recipe.revision or "main"}
-    if shipped and Path(shipped).is_dir():
-        files = sorted(Path(shipped).rglob("*.safetensors"))
-        return {"weights": f"shipped with med3d-harness: {Path(shipped).name}", "sha256": sha256_files(files)}
+    if shipped is not None and shipped.is_dir():
+        files = sorted(shipped.rglob("*.safetensors"))
+        return {"weights": f"shipped with med3d-harness: {shipped.name}", "sha256": sha256_files(files)}
     return {"weights": f"{recipe.llm} base weights; untrained vision tower and projector", "revision": "untrained"}

@@ -12,7 +12,12 @@ distribution. ``HARNESS_DISABLE_PLUGIN_AUTOLOAD=1`` skips third-party entry poin
 
 Every plugin is imported, validated (``check_pending``) and asked to register inside its own guard:
 one that fails is recorded in :func:`plugin_infos`, reported with a one-line warning and skipped,
-so a broken plugin never takes the CLI down. ``HARNESS_STRICT_PLUGINS=1`` makes it fatal.
+so a broken plugin never takes the CLI down. ``HARNESS_STRICT_PLUGINS=1`` makes it fatal; a ``-p MODULE``
+that does not exist is always fatal (a typo on the command line, as in pytest).
+
+The built-in entry points (distribution ``med3d-harness``) load first, so a third-party plugin that
+registers a name a built-in already has (``flare_vqa``) is the one refused: it cannot silently replace
+an official component. The warning names both plugins and their distributions.
 
     >>> from harness import plugins
     >>> plugins.registry("models").names()          # doctest: +SKIP
@@ -148,7 +153,11 @@ def _fail(info: PluginInfo, exc: BaseException) -> None:
 def _entry_point_candidates() -> list[tuple[PluginInfo, Callable[[], object]]]:
     found: list[tuple[PluginInfo, Callable[[], object]]] = []
     seen: set[tuple[str, str | None]] = set()
-    for ep in sorted(importlib_metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+    def order(ep: importlib_metadata.EntryPoint) -> tuple[bool, str]:  # the built-ins first: they win a clash
+        dist = getattr(ep, "dist", None)
+        return (dist is None or dist.metadata["Name"] != OWN_DISTRIBUTION, ep.name)
+
+    for ep in sorted(importlib_metadata.entry_points(group=ENTRY_POINT_GROUP), key=order):
         dist = getattr(ep, "dist", None)
         dist_name = dist.metadata["Name"] if dist is not None else None
         if _autoload_disabled() and dist_name != OWN_DISTRIBUTION:
@@ -194,7 +203,7 @@ def _load() -> _State:
         return _state
     manager = pluggy.PluginManager(PROJECT_NAME)
     manager.add_hookspecs(hookspecs)
-    registries = {kind: Registry(kind[:-1]) for kind in KINDS}
+    registries = {kind: Registry(kind[:-1], builtin_distribution=OWN_DISTRIBUTION) for kind in KINDS}
     infos: list[PluginInfo] = []
     for info, loader in _candidates():
         infos.append(info)
@@ -225,7 +234,17 @@ def _load_one(
         info.components = {}
         if plugin is not None and manager.is_registered(plugin):
             manager.unregister(plugin)
+        if info.source == "-p" and _is_missing(info.module, exc):  # a typo on the command line: fatal, as in pytest
+            raise PluginError(
+                f"-p {info.module}: no module named '{info.module}' on the Python path; check the spelling, "
+                f"install the plugin's package, or set PYTHONPATH"
+            ) from exc
         _fail(info, exc)
+
+
+def _is_missing(module: str, exc: BaseException) -> bool:
+    """The module itself (or a parent package of it) does not exist, as opposed to failing inside."""
+    return isinstance(exc, ModuleNotFoundError) and bool(exc.name) and (module + ".").startswith(f"{exc.name}.")
 
 
 def _register_kind(

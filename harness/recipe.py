@@ -13,8 +13,16 @@ how the image enters the token sequence (splice), where the weights come from, l
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
+
+from harness.errors import HarnessError
+
+PACKAGE_SCHEME = "package:"
+"""Prefix of a recipe path inside an installed package (``package:harness_plugins/models/weights/x``)."""
 
 Splice = Literal["published", "placeholder"]
 """``published``: Med3DVLM's splice (keep token 0, overwrite the next N positions);
@@ -92,3 +100,21 @@ class Recipe:
 def _brief(options: dict[str, Any]) -> str:
     """Options as ``key=value`` pairs; nested dicts (an inline LLM config) are summarised, not dumped."""
     return " ".join(f"{k}=({len(v)} fields)" if isinstance(v, dict) else f"{k}={v}" for k, v in options.items())
+
+
+def resolve_path(value: str | os.PathLike[str] | None) -> Path | None:
+    """A folder named in a recipe (``extra["local_weights"]``, ``extra["parts_weights"]``...).
+
+    ``package:PKG/sub/dir`` lies inside the installed package PKG, so a recipe saved into a checkpoint's
+    config names the same folder on every machine; anything else is a filesystem path as given."""
+    if value is None or str(value) == "":
+        return None
+    text = str(value)
+    if not text.startswith(PACKAGE_SCHEME):
+        return Path(text)
+    package, _, rest = text[len(PACKAGE_SCHEME):].partition("/")
+    spec = importlib.util.find_spec(package) if package else None
+    if spec is None or not spec.submodule_search_locations:
+        raise HarnessError(f"recipe path '{text}' names package '{package}', which is not installed; install it "
+                           f"or give a folder path instead")
+    return Path(next(iter(spec.submodule_search_locations))) / rest

@@ -92,9 +92,12 @@ def _qualname(obj: Any) -> str:
 class Registry(Generic[T]):
     """Named factories of one kind. A name registered twice is an error naming both plugins."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, builtin_distribution: str | None = None) -> None:
         self.kind = kind
+        self.builtin_distribution = builtin_distribution
+        """Entries of this distribution win a name clash; any other clash refuses the name in `get`."""
         self._entries: dict[str, Entry[T]] = {}
+        self._clashes: dict[str, str] = {}
         self.failed_plugins: list[str] = []
         """Plugins that failed to load, named in unknown-name errors (the name may be theirs)."""
 
@@ -122,10 +125,12 @@ class Registry(Generic[T]):
             )
         if entry.name in self._entries:
             other = self._entries[entry.name]
-            raise HarnessError(
+            message = (
                 f"{self.kind} '{entry.name}' is registered twice: by plugin {other.origin} and by plugin "
                 f"{entry.origin}; uninstall one or block one with -p no:{entry.plugin}"
             )
+            self._clashes[entry.name] = message
+            raise HarnessError(message)
         self._entries[entry.name] = entry
         return entry
 
@@ -134,10 +139,14 @@ class Registry(Generic[T]):
         self._entries = {k: v for k, v in self._entries.items() if v.plugin != plugin}
 
     def get(self, name: str) -> Entry[T]:
+        """The entry of ``name``; a name two plugins registered is refused unless a built-in holds it."""
         try:
-            return self._entries[name]
+            entry = self._entries[name]
         except KeyError:
             raise UnknownNameError(self._unknown_message(name)) from None
+        if name in self._clashes and (entry.distribution is None or entry.distribution != self.builtin_distribution):
+            raise HarnessError(self._clashes[name])
+        return entry
 
     def create(self, name: str, **options: Any) -> T:
         return self.get(name).create(**options)

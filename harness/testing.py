@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from harness import plugins
-from harness.errors import HarnessError
+from harness.errors import HarnessError, UnavailableError
 
 if TYPE_CHECKING:
     from harness.data.records import Case
@@ -353,8 +353,10 @@ def _conform_projector(name: str, settings: dict[str, Any]) -> Any:
 def run_conformance(kind: str, name: str) -> Any:
     """Run the check of ``kind`` on a registered component with its ``conformance`` metadata.
 
-    Skips (pytest.skip) when the metadata says so or when building the component needs something
-    this machine lacks (a ``HarnessError``, e.g. weights that cannot be downloaded offline).
+    Skips (pytest.skip) when the metadata says so or when the component needs something this machine
+    lacks: an `harness.errors.UnavailableError` (weights that cannot be downloaded offline, a missing
+    optional package). Any other error, a `HarnessError` included, fails the check: a component that
+    always refuses must not pass as skipped.
     """
     settings = _conformance_settings(kind, name)
     options = dict(settings.get("options") or {})
@@ -367,7 +369,7 @@ def run_conformance(kind: str, name: str) -> Any:
             return check_judge(name, settings.get("prompts"), **options)
         if kind == "tasks":
             return check_task(name, style=settings.get("style", "med3dvlm"), **options)
-    except HarnessError as exc:
+    except UnavailableError as exc:
         pytest.skip(f"{kind[:-1]} {name} is unavailable here: {exc}")
     raise ValueError(f"no conformance check for kind '{kind}'")
 

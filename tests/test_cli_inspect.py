@@ -90,25 +90,27 @@ def test_show_component(capsys, plugin_module):
     assert code == 0 and json.loads(out)["factory"] == "hci_plugin_impl:Echo"
 
 
-def test_plugins_json_and_table(capsys, plugin_module):
-    code, out, _ = run(capsys, "-p", plugin_module, "-p", "hci_missing_module", "plugins", "--json")
+def test_plugins_json_and_table(capsys, plugin_module, monkeypatch):
+    monkeypatch.setenv("HARNESS_PLUGINS", "hci_missing_module")  # a missing `-p MODULE` is fatal instead
+    code, out, _ = run(capsys, "-p", plugin_module, "plugins", "--json")
     assert code == 0
     infos = {i["name"]: i for i in json.loads(out)}
     assert infos[plugin_module]["components"] == {"judges": ["cli-echo"]}
     assert infos[plugin_module]["hooks"] == ["register_judges"]
     assert infos["hci_missing_module"]["error"].startswith("ModuleNotFoundError")
     assert infos["tasks"]["distribution"] == "med3d-harness" and infos["tasks"]["version"] == __version__
-    code, out, err = run(capsys, "-p", "hci_missing_module", "plugins")
+    code, out, err = run(capsys, "plugins")
     assert code == 0
     assert "FAILED" in out and "error: ModuleNotFoundError" in out
     assert err.startswith("warning: plugin 'hci_missing_module' failed and was skipped")
 
 
 def test_list_survives_a_broken_plugin_and_strict_mode_fails(capsys, monkeypatch):
-    code, out, err = run(capsys, "-p", "hci_missing_module", "list")
+    monkeypatch.setenv("HARNESS_PLUGINS", "hci_missing_module")
+    code, out, err = run(capsys, "list")
     assert code == 0 and "tasks (" in out and "1 plugin(s) failed to load: hci_missing_module" in err
     monkeypatch.setenv("HARNESS_STRICT_PLUGINS", "1")
-    code, _, err = run(capsys, "-p", "hci_missing_module", "list")
+    code, _, err = run(capsys, "list")
     assert code == 2 and err.startswith("error: plugin 'hci_missing_module' failed: ModuleNotFoundError")
 
 

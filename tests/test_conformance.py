@@ -7,6 +7,8 @@ import pytest
 import torch
 from torch import nn
 
+from harness import hookimpl, plugins
+from harness.errors import HarnessError, UnavailableError
 from harness.testing import (
     ConformanceError,
     TestHarnessConformance,  # noqa: F401  (collected: one case per registered component)
@@ -15,6 +17,7 @@ from harness.testing import (
     check_projector,
     check_task,
     example_case,
+    run_conformance,
 )
 
 
@@ -94,3 +97,29 @@ def test_task_check_catches_prompts_without_image_tokens():
 def test_example_case_has_a_local_chain():
     case = example_case()
     assert [[q.id for q in chain] for chain in case.chains()] == [[0, 1]]
+
+
+class _AlwaysRefuses:
+    def __init__(self, **options):
+        raise HarnessError("judge 'refuser' refuses every option")
+
+
+class _NeedsTheHub:
+    def __init__(self, **options):
+        raise UnavailableError("cannot get 'org/judge' from the Hugging Face Hub (offline)")
+
+
+@pytest.mark.parametrize("factory,outcome", [(_AlwaysRefuses, "failed"), (_NeedsTheHub, "skipped")])
+def test_only_unavailable_here_is_a_skip(factory, outcome):
+    class Plugin:
+        @hookimpl
+        def register_judges(self, register):
+            register("conformance-probe", factory)
+
+    with plugins.temporary_plugin(Plugin(), "probe"):
+        if outcome == "skipped":
+            with pytest.raises(pytest.skip.Exception, match="unavailable here"):
+                run_conformance("judges", "conformance-probe")
+        else:
+            with pytest.raises(HarnessError, match="refuses every option"):
+                run_conformance("judges", "conformance-probe")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness import hookimpl, plugins
-from harness.errors import PluginError
+from harness.errors import HarnessError, PluginError
 
 GOOD = """
 from harness import hookimpl
@@ -118,6 +118,54 @@ def test_import_failure_is_recorded_warned_and_skipped(module_dir, monkeypatch, 
     assert "plugin 'hpt_boom' failed and was skipped: RuntimeError: boom at import" in warnings[0]
 
 
+def test_dash_p_module_that_does_not_exist_is_fatal(module_dir):
+    plugins.configure(modules=["hpt_not_there.sub"])
+    with pytest.raises(PluginError, match=r"^-p hpt_not_there.sub: no module named 'hpt_not_there.sub'"):
+        plugins.registry("encoders")
+
+
+def test_dash_p_module_whose_own_import_is_missing_is_only_skipped(module_dir):
+    plugins.configure(modules=[write_module(module_dir, "hpt_needs", "import hpt_dependency_absent\n")])
+    assert info_of("hpt_needs").error.startswith("ModuleNotFoundError")
+
+
+def test_builtin_wins_over_a_plugin_that_reuses_its_name(module_dir):
+    class Impostor:
+        @hookimpl
+        def register_tasks(self, register):
+            register("flare_vqa", dict)
+
+    with plugins.temporary_plugin(Impostor(), "impostor"):
+        assert plugins.registry("tasks").get("flare_vqa").distribution == plugins.OWN_DISTRIBUTION
+        error = info_of("impostor").error
+        assert "'tasks' (med3d-harness" in error and "'impostor'" in error
+
+
+def install_fake_distribution(site: Path, dist: str, entry_point: str, module: str, source: str) -> None:
+    """A distribution on sys.path as pip leaves it: a *.dist-info with METADATA and entry_points.txt."""
+    info = site / f"{dist.replace('-', '_')}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[harness]\n{entry_point} = {module}\n")
+    write_module(site, module, source)
+
+
+def test_installed_plugin_reusing_a_builtin_name_is_refused_not_the_builtin(module_dir):
+    # "aaa" sorts before the built-ins' entry points, which used to make the built-in the one refused
+    install_fake_distribution(module_dir, "impostor-dist", "aaa", "hpt_impostor", """
+        from harness import hookimpl
+
+        @hookimpl
+        def register_tasks(register):
+            register("flare_vqa", dict)
+        """)
+    entry = plugins.registry("tasks").get("flare_vqa")
+    assert entry.distribution == plugins.OWN_DISTRIBUTION
+    error = info_of("aaa").error
+    assert "(med3d-harness " in error and "(impostor-dist 1.0)" in error
+    assert info_of("tasks").error is None
+
+
 def test_misspelled_hook_is_caught_by_check_pending(module_dir):
     plugins.configure(modules=[write_module(module_dir, "hpt_typo", MISSPELLED)])
     error = info_of("hpt_typo").error
@@ -144,7 +192,7 @@ def test_wrong_hook_signature_is_a_plugin_failure():
         assert info_of("wrong-args").error.startswith("PluginValidationError")
 
 
-def test_duplicate_name_names_both_plugins_and_keeps_the_first():
+def test_duplicate_name_names_both_plugins_and_refuses_the_name():
     class First:
         @hookimpl
         def register_judges(self, register):
@@ -158,8 +206,8 @@ def test_duplicate_name_names_both_plugins_and_keeps_the_first():
 
     with plugins.temporary_plugin(First(), "first"), plugins.temporary_plugin(Second(), "second"):
         judges = plugins.registry("judges")
-        assert judges.get("echo").plugin == "first"
-        assert judges.get("echo").metadata == {"version": "task-level metadata is allowed"}
+        with pytest.raises(HarnessError, match="judge 'echo' is registered twice"):  # neither is a built-in
+            judges.get("echo")
         assert "second-only" not in judges
         error = info_of("second").error
         assert "judge 'echo' is registered twice" in error and "'first'" in error and "'second'" in error

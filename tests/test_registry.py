@@ -51,7 +51,27 @@ def test_duplicate_names_both_plugins_with_distributions():
     message = str(info.value)
     assert "'models' (med3d-harness 0.1.0)" in message and "'mine' (my-dist 2.0)" in message
     assert "-p no:mine" in message
-    assert registry.get("med3dvlm").plugin == "models"
+    with pytest.raises(HarnessError, match="registered twice"):  # no built-in distribution: the name is refused
+        registry.get("med3dvlm")
+
+
+def test_a_builtin_wins_a_name_clash():
+    registry = Registry("model", builtin_distribution="med3d-harness")
+    registry.add("med3dvlm", dict, plugin="models", distribution="med3d-harness", version="0.1.0")
+    with pytest.raises(HarnessError, match="'models' \\(med3d-harness 0.1.0\\).*'evil' \\(evil-dist 1.0\\)"):
+        registry.add("med3dvlm", list, plugin="evil", distribution="evil-dist", version="1.0")
+    assert registry.get("med3dvlm").factory is dict
+
+
+def test_a_clash_between_third_parties_refuses_the_name():
+    registry = Registry("task", builtin_distribution="med3d-harness")
+    registry.add("dup", dict, plugin="alpha", distribution="alpha-dist", version="1.0")
+    registry.add("other", dict, plugin="alpha", distribution="alpha-dist", version="1.0")
+    with pytest.raises(HarnessError):
+        registry.add("dup", list, plugin="beta", distribution="beta-dist", version="1.0")
+    message = str(pytest.raises(HarnessError, registry.get, "dup").value)
+    assert "'alpha' (alpha-dist 1.0)" in message and "'beta' (beta-dist 1.0)" in message
+    assert registry.get("other").factory is dict
 
 
 @pytest.mark.parametrize("name,factory", [("", dict), (3, dict), ("x", None), ("x", "")])

@@ -65,3 +65,38 @@ def test_forward_and_batched_generation_with_tiny_llm(name):
     mask = (torch.arange(width)[None, :] >= torch.tensor([[width - len(p)] for p in prompts])).long()
     batched = model.generate(input_ids=ids, images=images, attention_mask=mask, max_new_tokens=3, do_sample=False)
     assert [row.tolist() for row in batched] == [a[0].tolist() for a in alone]
+
+
+def test_swapping_a_part_drops_the_old_parts_options():
+    """docs/reproducing-med3dvlm.md: the mixer's options used to be merged into the new projector's (TypeError)."""
+    recipe = resolve_recipe("med3dvlm", projector="low_high_mlp", projector_options={"depth": 2})
+    assert recipe.projector_options == {"depth": 2}
+    assert resolve_recipe("med3dvlm", projector="low_high_mlp").projector_options == {}
+    same = resolve_recipe("med3dvlm", projector="mixer", projector_options={"mlp_depth": 3})
+    assert same.projector_options == {"low_output_size": [192, 128], "high_output_size": [64, 128], "mlp_depth": 3}
+    with torch.device("meta"):
+        model = harness.build_model("med3dvlm", projector="low_high_mlp", projector_options={"depth": 2})
+    assert type(model.model.mm_projector).__name__ == "LowHighMLP"
+
+
+def test_zoo_recipes_name_no_folder_of_this_machine():
+    """A recipe is saved into every checkpoint's config.json: it must hold no absolute path."""
+    from pathlib import Path
+
+    from harness.recipe import resolve_path
+
+    def strings(value):
+        if isinstance(value, dict):
+            for item in value.values():
+                yield from strings(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                yield from strings(item)
+        elif isinstance(value, str):
+            yield value
+
+    for name in MODELS:
+        found = [s for s in strings(plugins.registry("models").create(name).to_dict()) if Path(s).is_absolute()]
+        assert not found, (name, found)
+    demo = plugins.registry("models").create("med3dvlm-demo")
+    assert (resolve_path(demo.extra["local_weights"]) / "adapter" / "adapter_config.json").is_file()

@@ -15,7 +15,7 @@ import warnings
 
 import click
 
-from harness import __version__, plugins
+from harness import __version__, plugins, trust
 from harness.errors import HarnessError
 
 EPILOG = """\b
@@ -47,13 +47,16 @@ def _split_plugin_options(values: tuple[str, ...]) -> tuple[list[str], list[str]
 )
 @click.option("-v", "--verbose", count=True, help="More output: library warnings and info logs. Repeatable.")
 @click.option("-q", "--quiet", count=True, help="Less output: no progress bars, errors only.")
+@click.option(trust.FLAG, "trust_remote_code", is_flag=True,
+              help="Let checkpoints that ship Python code run it (off: such a checkpoint is refused).")
 @click.pass_context
-def cli(ctx: click.Context, plugin_options: tuple[str, ...], verbose: int, quiet: int) -> None:
+def cli(ctx: click.Context, plugin_options: tuple[str, ...], verbose: int, quiet: int, trust_remote_code: bool) -> None:
     """Benchmark and fine-tune 3D medical vision-language models (FLARE 2025 Task 5)."""
     ctx.obj = {"verbosity": verbose - quiet}
     configure_output(verbose - quiet, tty=sys.stderr.isatty())
     modules, blocked = _split_plugin_options(plugin_options)
     plugins.configure(modules=modules, blocked=blocked)
+    trust.allow_remote_code(trust_remote_code)
 
 
 KNOWN_WARNINGS = (

@@ -22,6 +22,9 @@ class Med3DVLMConfig(PretrainedConfig):
         recipe: `Recipe.to_dict()` of the zoo recipe (encoder, projector, LLM names and options).
         text_config: the causal LM's config (a `PretrainedConfig` or its dict with ``model_type``).
         image_token_id: id of the ``<im_patch>`` placeholder token (used by the ``placeholder`` splice).
+        components: for each part (``encoder``, ``projector``, ``llm``), the registry name and the plugin
+            distribution and version that provided it when the model was assembled (provenance only: loading
+            rebuilds the parts by name from whatever is installed).
     """
 
     model_type = MODEL_TYPE
@@ -32,6 +35,7 @@ class Med3DVLMConfig(PretrainedConfig):
         recipe: dict[str, Any] | None = None,
         text_config: PretrainedConfig | dict[str, Any] | None = None,
         image_token_id: int | None = None,
+        components: dict[str, dict[str, str | None]] | None = None,
         **kwargs: Any,
     ) -> None:
         if isinstance(text_config, dict):
@@ -41,6 +45,7 @@ class Med3DVLMConfig(PretrainedConfig):
         self.recipe = dict(recipe or {})
         self.text_config = text_config
         self.image_token_id = image_token_id
+        self.components = dict(components or {})
         if text_config is not None:
             # Read by transformers' tying mechanism on the top-level model (SmolLM2 ties, Qwen2.5-7B does not).
             kwargs.setdefault("tie_word_embeddings", bool(getattr(text_config, "tie_word_embeddings", False)))
@@ -54,3 +59,6 @@ class Med3DVLMConfig(PretrainedConfig):
     def get_text_config(self, *args: Any, **kwargs: Any) -> PretrainedConfig:
         """Generation and cache utilities read the decoder's sizes from here."""
         return self.text_config if self.text_config is not None else super().get_text_config(*args, **kwargs)
+
+
+AutoConfig.register(MODEL_TYPE, Med3DVLMConfig, exist_ok=True)

