@@ -117,7 +117,10 @@ def test_missing_column_and_malformed_jsonl(capsys, tmp_path):
 @pytest.mark.parametrize(("value", "expected"), [("no", False), ("0", False), ("False", False), ("yes", True)])
 def test_trust_remote_code_option_is_parsed_strictly_and_reaches_from_pretrained(monkeypatch, value, expected):
     transformers = pytest.importorskip("transformers")
+    from harness import trust
     from harness.scoring.judging import create_judge
+
+    monkeypatch.setattr(trust, "_allowed", expected)  # `harness --trust-remote-code` given when it is asked for
 
     seen: dict[str, object] = {}
 
@@ -144,3 +147,10 @@ def test_local_separator_option(capsys, tmp_path):
     assert main([*base, "--local-separator", ","]) == 0
     scores = json.loads(capsys.readouterr().out)
     assert scores["local_accuracy"] == 1.0 and scores["local_separator"] == ","
+
+
+def test_the_trust_remote_code_judge_option_alone_is_refused(capsys):
+    assert main(["score", "flare_report", "--predictions", REPORT_CSV, "--judge", "hf",
+                 "--judge-option", "trust_remote_code=yes"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("error:") and "--trust-remote-code" in err
