@@ -16,7 +16,8 @@ def test_judges_differing_in_any_setting_never_share_a_cache_file(tmp_path):
     (folder / "model.safetensors").write_bytes(b"weights v1")
     base = {"model": str(folder), "device": "cpu"}
     variants = [{}, {"dtype": "float16"}, {"max_length": 1024}, {"batching": "official"},
-                {"cache_implementation": "static"}, {"generation": "continuous"}, {"attn_implementation": "eager"}]
+                {"cache_implementation": "static"}, {"generation": "continuous"}, {"attn_implementation": "eager"},
+                {"max_new_tokens": 300}]
     ids = [hf.HFJudge(**base, **v).id for v in variants]
     assert len(set(ids)) == len(ids)
     assert len({CompletionCache(tmp_path / "c", i).path for i in ids}) == len(ids)
@@ -33,6 +34,14 @@ def test_bad_options_are_one_line_errors(options):
     with pytest.raises(HarnessError) as info:
         hf.HFJudge(**options)
     assert "\n" not in str(info.value)
+
+
+def test_max_new_tokens_caps_every_budget_below_what_max_length_leaves():
+    rows = [[1] * 10, [1] * 40]
+    assert hf.HFJudge(max_length=64).budgets(rows) == [54, 24]
+    assert hf.HFJudge(max_length=64, max_new_tokens=30).budgets(rows) == [30, 24]
+    with pytest.raises(HarnessError, match="max_new_tokens=0"):
+        hf.HFJudge(max_new_tokens=0)
 
 
 def test_trust_remote_code_no_is_false():

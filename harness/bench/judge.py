@@ -40,39 +40,11 @@ def green_template() -> str:
 
 def complete(model: Any, tokenizer: Any, prompts: list[str], *, batch_size: int, new_tokens: int,
              variant: dict[str, Any]) -> list[str]:
-    """The ``hf`` judge's completions for ``prompts``, run on ``model``/``tokenizer``.
-
-    Uses ``HFJudge.from_model`` when the plugin has it; otherwise plain padded ``model.generate`` with the
-    judge's template and settings (only the ``padded`` and ``static`` variants)."""
-    model.generation_config.max_new_tokens = new_tokens
+    """The ``hf`` judge's completions for ``prompts``, run on ``model``/``tokenizer``: each exactly
+    ``new_tokens`` long (the judge's ``max_new_tokens`` cap, and no EOS before it)."""
     model.generation_config.min_new_tokens = new_tokens
-    factory = judge_class()
-    if hasattr(factory, "from_model"):
-        judge = factory.from_model(model, tokenizer, batch_size=batch_size, **variant)
-        return judge.complete(prompts)
-    if variant.get("generation") != "padded":
-        raise NotImplementedError("this hf judge has no from_model (continuous batching needs it)")
-    return _plain_generate(model, tokenizer, prompts, batch_size, variant.get("cache_implementation"))
-
-
-def _plain_generate(model: Any, tokenizer: Any, prompts: list[str], batch_size: int,
-                    cache_implementation: str | None) -> list[str]:
-    import torch
-
-    tokenizer.chat_template = green_template()
-    texts = [tokenizer.apply_chat_template([{"from": "human", "value": p}, {"from": "gpt", "value": ""}],
-                                           tokenize=False, add_generation_prompt=True) for p in prompts]
-    order = sorted(range(len(texts)), key=lambda i: len(tokenizer(texts[i])["input_ids"]))
-    out: dict[int, str] = {}
-    for start in range(0, len(order), batch_size):
-        chunk = order[start:start + batch_size]
-        batch = tokenizer([texts[i] for i in chunk], return_tensors="pt", padding=True, truncation=True,
-                          max_length=2048).to(model.device)
-        with torch.inference_mode():
-            new = model.generate(**batch, do_sample=False, pad_token_id=tokenizer.pad_token_id,
-                                 cache_implementation=cache_implementation)[:, batch["input_ids"].shape[1]:]
-        out.update(zip(chunk, tokenizer.batch_decode(new, skip_special_tokens=True), strict=True))
-    return [out[i] for i in range(len(texts))]
+    judge = judge_class().from_model(model, tokenizer, batch_size=batch_size, max_new_tokens=new_tokens, **variant)
+    return judge.complete(prompts)
 
 
 def measure_judge(model: Any, tokenizer: Any, device: Device, prompts: list[str], *, batches: tuple[int, ...],

@@ -95,7 +95,8 @@ class HFJudge:
     def __init__(self, model: str = DEFAULT_MODEL, revision: str | None = None, device: str | None = None,
                  dtype: str | None = None, batch_size: int = 8, max_length: int = 2048,
                  trust_remote_code: bool = False, batching: str = "default", attn_implementation: str = "sdpa",
-                 cache_implementation: str | None = None, generation: str = "padded") -> None:
+                 cache_implementation: str | None = None, generation: str = "padded",
+                 max_new_tokens: int | None = None) -> None:
         self.model_name = str(model)
         self.revision = revision
         self.device = device
@@ -109,6 +110,10 @@ class HFJudge:
         self.attn_implementation = str(attn_implementation)
         self.cache_implementation = cache_implementation
         self.generation = str(generation)
+        self.max_new_tokens = None if max_new_tokens is None else int(max_new_tokens)
+        """A cap on each completion's new tokens below what ``max_length`` leaves (None: no cap, as green_score)."""
+        if self.max_new_tokens is not None and self.max_new_tokens < 1:
+            raise HarnessError(f"hf judge option max_new_tokens={max_new_tokens}: give an integer >= 1")
         if self.batching not in BATCHING:
             raise HarnessError(f"hf judge option batching={batching!r}: choose one of {', '.join(BATCHING)}")
         if self.generation not in GENERATION:
@@ -147,7 +152,8 @@ class HFJudge:
         settings: dict[str, Any] = {"dtype": dtype, "max_length": self.max_length, "batching": self.batching}
         for key, value, default in (("attn", self.attn_implementation, "sdpa"),
                                     ("cache", self.cache_implementation, None),
-                                    ("generation", self.generation, "padded")):
+                                    ("generation", self.generation, "padded"),
+                                    ("max_new_tokens", self.max_new_tokens, None)):
             if value != default:
                 settings[key] = value
         return f"hf:{source};" + ",".join(f"{k}={v}" for k, v in settings.items())
@@ -226,8 +232,10 @@ class HFJudge:
         """New tokens each prompt may generate: official, ``max_length`` minus the batch's longest prompt;
         default, ``max_length`` minus its own length (what it gets alone)."""
         if self.batching == "official":
-            return [self.max_length - max(len(r) for r in rows)] * len(rows)
-        return [self.max_length - len(r) for r in rows]
+            budgets = [self.max_length - max(len(r) for r in rows)] * len(rows)
+        else:
+            budgets = [self.max_length - len(r) for r in rows]
+        return budgets if self.max_new_tokens is None else [min(b, self.max_new_tokens) for b in budgets]
 
     def generate_ids(self, rows: list[list[int]]) -> list[list[int]]:
         """Greedy new token ids for each prompt's ids, cut at its budget and after its first EOS."""
