@@ -111,7 +111,7 @@ def test_dash_p_no_blocks_installed_plugins(installed):
     result = harness("-p", "no:broken", "-p", f"no:{EXAMPLE_DIST}", "list", "--json")
     assert result.returncode == 0 and "warning" not in result.stderr
     listing = json.loads(result.stdout)
-    assert not any(e["distribution"] == EXAMPLE_DIST for entries in listing.values() for e in entries)
+    assert not any(e.get("distribution") == EXAMPLE_DIST for entries in listing.values() for e in entries)
 
 
 def test_dash_p_loads_a_module_by_import_path(installed, tmp_path):
