@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from harness.cli.options import ON_BAD_CASE
 from harness.errors import HarnessError
 
 
@@ -16,13 +17,8 @@ from harness.errors import HarnessError
 @click.option("--size", nargs=3, type=int, default=(128, 256, 256), show_default=True, help="D H W.")
 @click.option("--workers", type=int, default=1, show_default=True, help="Parallel worker processes.")
 @click.option("--float16", is_flag=True, help="Store float16 (half the disk and load time).")
-@click.option(
-    "--on-bad-case",
-    type=click.Choice(["raise", "skip"]),
-    default="raise",
-    show_default=True,
-    help="Stop at an unreadable image, or skip it and list it.",
-)
+@click.option("--on-bad-case", type=ON_BAD_CASE, default="error", show_default=True,
+              help="Stop at an unreadable image, or skip it and list it.")
 def preprocess_command(
     data: str | None, split: str | None, json_path: str | None, images: str | None, out_dir: str,
     size: tuple[int, int, int], workers: int, float16: bool, on_bad_case: str,
