@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
-from harness.cli.options import ON_BAD_CASE
+from harness.cli.options import ON_BAD_CASE, verbosity
 from harness.errors import HarnessError
 
 
@@ -33,7 +35,8 @@ def preprocess_command(
     """
     from harness.data.preprocess import preprocess, preprocess_data
 
-    options = dict(size=size, workers=workers, float16=float16, on_bad_case=on_bad_case)
+    progress = verbosity() >= 0 and sys.stderr.isatty()  # progress bars only on a terminal
+    options = dict(size=size, workers=workers, float16=float16, on_bad_case=on_bad_case, progress=progress)
     if data is not None:
         if json_path is not None or images is not None:
             raise HarnessError("--data and --json/--images: pass one of them (a data set, or one records file)")

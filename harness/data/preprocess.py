@@ -185,8 +185,10 @@ def preprocess(
     """
     json_path, images, out_dir = Path(json_path), Path(images), Path(out_dir)
     options = _options(size, workers, float16, on_bad_case, progress)
+    records = read_records(json_path)  # a missing or bad records file or image folder leaves no --out behind
+    if not images.is_dir():
+        raise HarnessError(f"--images {images}: no such folder; pass the folder the case ids of {json_path} are in")
     with output_lock(out_dir):
-        records = read_records(json_path)
         target = out_dir / f"{json_path.stem}_processed.json"
         return target, _process_file(json_path, records, images, out_dir, target, options)
 

@@ -1,0 +1,39 @@
+"""Defects found by running the commands of README.md and docs/*.md as a new user, each pinned by a test."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from badinput import assert_one_line_error
+
+from harness.cli.main import main
+from harness.data.demo import generate_demo
+
+
+def _cli(capsys: pytest.CaptureFixture, *args: str) -> subprocess.CompletedProcess:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out, err)
+
+
+@pytest.mark.parametrize("missing", ["records", "images"])
+def test_preprocess_json_with_a_missing_input_leaves_no_out_folder(missing: str, tmp_path: Path, capsys) -> None:
+    # docs/data.md: harness preprocess --json val.json --images imagesVal/ --out processed/
+    root = generate_demo(tmp_path / "demo", cases=3, seed=1)
+    records = tmp_path / "val.json" if missing == "records" else root / "validation" / "val.json"
+    images = tmp_path / "imagesVal" if missing == "images" else root / "validation" / "images"
+    out = tmp_path / "processed"
+    result = _cli(capsys, "preprocess", "--json", str(records), "--images", str(images), "--out", str(out))
+    assert_one_line_error(result, str(records if missing == "records" else images))
+    assert not out.exists()
+
+
+def test_preprocess_shows_no_progress_bar_off_a_terminal(tmp_path: Path, capsys) -> None:
+    root = generate_demo(tmp_path / "demo", cases=3, seed=1)
+    result = _cli(capsys, "preprocess", "--data", str(root), "--split", "validation", "--out", str(tmp_path / "p"),
+                  "--size", "4", "8", "8")
+    assert result.returncode == 0, result.stderr
+    assert "case/s" not in result.stderr and "%|" not in result.stderr
+    assert "processed records:" in result.stdout
