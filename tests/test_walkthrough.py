@@ -37,3 +37,27 @@ def test_preprocess_shows_no_progress_bar_off_a_terminal(tmp_path: Path, capsys)
     assert result.returncode == 0, result.stderr
     assert "case/s" not in result.stderr and "%|" not in result.stderr
     assert "processed records:" in result.stdout
+
+
+def test_a_run_that_fails_before_it_starts_leaves_no_new_out_folder(tmp_path: Path, capsys) -> None:
+    # README: `harness run --model med3dvlm --task flare_report --data flare2025` offline fails in one line;
+    # it used to leave runs/med3dvlm-flare_report/.harness.lock behind
+    out = tmp_path / "runs" / "new" / "report"
+    result = _cli(capsys, "run", "--model", "med3dvlm-demo", "--task", "flare_vqa", "--data", str(tmp_path / "nope"),
+                  "--out", str(out))
+    assert_one_line_error(result, str(tmp_path / "nope"))
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_failed_start_keeps_an_out_folder_that_was_there(tmp_path: Path) -> None:
+    from harness.rundir import RunDir
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(RuntimeError), RunDir(out):
+        raise RuntimeError("the model would not load")
+    assert out.is_dir()
+    with pytest.raises(RuntimeError), RunDir(tmp_path / "fresh" / "run") as folder:
+        (folder.path / "notes.txt").write_text("not the harness's")  # not only the lock: kept
+        raise RuntimeError("boom")
+    assert (tmp_path / "fresh" / "run" / "notes.txt").is_file()
