@@ -61,3 +61,13 @@ def test_a_failed_start_keeps_an_out_folder_that_was_there(tmp_path: Path) -> No
         (folder.path / "notes.txt").write_text("not the harness's")  # not only the lock: kept
         raise RuntimeError("boom")
     assert (tmp_path / "fresh" / "run" / "notes.txt").is_file()
+
+
+def test_score_shows_no_judge_progress_bar_off_a_terminal(tmp_path: Path, capsys) -> None:
+    # docs/scoring.md: harness score flare_report --predictions generated.csv --judge lexical --json
+    generated = Path(__file__).parent / "fixtures" / "scoring" / "flare_report" / "generated.csv"
+    result = _cli(capsys, "score", "flare_report", "--predictions", str(generated), "--judge", "lexical",
+                  "--cache-dir", str(tmp_path / "cache"))
+    assert result.returncode == 0, result.stderr
+    assert "prompt/s" not in result.stderr and "%|" not in result.stderr
+    assert "judge: lexical" in result.stdout

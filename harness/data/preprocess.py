@@ -252,7 +252,8 @@ def _process_file(json_path: Path, records: list[dict], images: Path, image_out:
             done.add(case_id)
         else:
             todo.append((str(images / case_id), str(out), case_id))
-    bar = tqdm(total=len(records), initial=len(done), desc=json_path.name, unit="case", disable=not options.progress)
+    bar = tqdm(total=len(records), initial=len(done), desc=json_path.name, unit="case",
+               disable=None if options.progress else True)  # None: only on a terminal
     args = (options.size, options.float16)
     try:
         if options.workers <= 1:
