@@ -71,3 +71,31 @@ def test_score_shows_no_judge_progress_bar_off_a_terminal(tmp_path: Path, capsys
     assert result.returncode == 0, result.stderr
     assert "prompt/s" not in result.stderr and "%|" not in result.stderr
     assert "judge: lexical" in result.stdout
+
+
+def test_cpu_bench_skips_the_judge_continuous_variant(monkeypatch: pytest.MonkeyPatch) -> None:
+    # docs/performance.md: `harness bench --device cpu` takes seconds; transformers' continuous batching spent
+    # minutes setting up on a CPU before a single judged sample
+    from harness.bench import judge
+    from harness.bench.device import Device
+
+    called = []
+
+    def point(model, tokenizer, device, prompts, batch, new_tokens, name, variant):
+        called.append(name)
+        return {"variant": name, "batch": batch, "seconds_per_sample": 1.0}
+
+    class Tokenizer:
+        chat_template = None
+
+        def apply_chat_template(self, *args, **kwargs):
+            return [1, 2, 3]
+
+    monkeypatch.setattr(judge, "_point", point)
+    monkeypatch.setattr(judge, "green_template", lambda: "")
+    cpu = Device(name="cpu", description="cpu", memory_gib=None, bf16_peak_tflops=None)
+    result = judge.measure_judge(None, Tokenizer(), cpu, ["p"] * 4, batches=(2,), new_tokens=4, calls_per_case=15,
+                                 search_largest=False, largest_cap=4)
+    assert "continuous" not in called and {"padded", "static"} <= set(called)
+    skipped = [r for r in result["rows"] if r["variant"] == "continuous"]
+    assert len(skipped) == 1 and skipped[0]["status"].startswith("skipped on CPU")
