@@ -99,3 +99,16 @@ def test_cpu_bench_skips_the_judge_continuous_variant(monkeypatch: pytest.Monkey
     assert "continuous" not in called and {"padded", "static"} <= set(called)
     skipped = [r for r in result["rows"] if r["variant"] == "continuous"]
     assert len(skipped) == 1 and skipped[0]["status"].startswith("skipped on CPU")
+
+
+@pytest.mark.slow
+def test_offline_published_weights_say_how_to_get_them_for_the_command_line(tmp_path: Path) -> None:
+    # README: harness finetune --model med3dvlm ... offline; the fix named a Python call, not a CLI option
+    from badinput import run_cli
+
+    out = tmp_path / "ckpt"
+    result = run_cli("finetune", "--model", "med3dvlm", "--task", "all", "--data", "demo", "--out", str(out),
+                     "--max-steps", "1", env={"HARNESS_CACHE": str(tmp_path / "cache")})
+    message = assert_one_line_error(result, "MagicXin/Med3DVLM-Qwen-2.5-7B-FLARE2025")
+    assert "hf download MagicXin/Med3DVLM-Qwen-2.5-7B-FLARE2025" in message and "--model DIR" in message
+    assert not out.exists()
