@@ -112,3 +112,18 @@ def test_offline_published_weights_say_how_to_get_them_for_the_command_line(tmp_
     message = assert_one_line_error(result, "MagicXin/Med3DVLM-Qwen-2.5-7B-FLARE2025")
     assert "hf download MagicXin/Med3DVLM-Qwen-2.5-7B-FLARE2025" in message and "--model DIR" in message
     assert not out.exists()
+
+
+@pytest.mark.parametrize("script", ["gpu_bench.sh", "gpu_check.sh"])
+def test_gpu_scripts_without_torch_say_so_in_one_line(script: str, tmp_path: Path) -> None:
+    # docs/performance.md: bash scripts/gpu_bench.sh with a python3 that has no torch printed a traceback, then
+    # "no CUDA device visible"
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho \"ModuleNotFoundError: No module named 'torch'\" >&2\nexit 1\n")
+    fake.chmod(0o755)
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(["bash", str(root / "scripts" / script)], env={"PATH": "/usr/bin:/bin", "PY": str(fake)},
+                            capture_output=True, text=True, timeout=60, cwd=root)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"{script[:-3]}: {fake} cannot import torch: install torch (with CUDA) for it, " \
+                                    f"or set PY=/path/to/python"
