@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from typing import Any
 
@@ -73,7 +74,8 @@ def finetune_command(model_name: str, task_name: str, data: str, out_dir: str, s
         return
     with contextlib.redirect_stdout(sys.stderr):  # the Trainer's log lines must not mix into the JSON
         out = finetune(cfg, init=init, log=lambda line: click.echo(line, err=True))
-    click.echo((out / "training.json").read_text(), nl=False)
+    if os.environ.get("RANK", "0") == "0":  # under a launcher, one summary: rank 0's, which wrote it
+        click.echo((out / "training.json").read_text(), nl=False)
 
 
 COMMANDS = [finetune_command]
