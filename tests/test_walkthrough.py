@@ -127,3 +127,16 @@ def test_gpu_scripts_without_torch_say_so_in_one_line(script: str, tmp_path: Pat
     assert result.returncode == 1
     assert result.stderr.strip() == f"{script[:-3]}: {fake} cannot import torch: install torch (with CUDA) for it, " \
                                     f"or set PY=/path/to/python"
+
+
+def test_the_hub_reason_is_its_first_sentence_not_a_cut_one() -> None:
+    # the offline error read "... outgoing traffic has been disabled. To enable repo look-ups a); download ..."
+    from harness.modeling.hub import unavailable
+
+    exc = OSError("Cannot find an appropriate cached snapshot folder for the specified revision on the local disk "
+                  "and outgoing traffic has been disabled. To enable repo look-ups and downloads online, set "
+                  "'HF_HUB_OFFLINE=0' as environment variable.")
+    message = str(unavailable("org/model", None, "pass a folder", exc))
+    assert "has been disabled); pass a folder" in message and "To enable" not in message
+    long = str(unavailable("org/model", None, "fix", OSError("x" * 300)))
+    assert "x" * 157 + "...); fix" in long
