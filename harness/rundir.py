@@ -14,6 +14,7 @@ lock (``.harness.lock``, the `filelock` package) refuses a second concurrent run
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ class RunDir:
         self.timed = False
         """Whether this invocation's wall time is recorded (`add_wall_time` records it once)."""
         self._lock: Any = None
+        self._created: Path | None = None
+        """The topmost folder this invocation created for ``path``: removed again if the run fails before `start`."""
 
     @property
     def run_file(self) -> Path:
@@ -48,6 +51,8 @@ class RunDir:
 
         if self.path.exists() and not self.path.is_dir():
             raise HarnessError(f"--out {self.path} is an existing file; pass a folder (it is created if missing)")
+        missing = [p for p in (self.path, *self.path.parents) if not p.exists()]
+        self._created = missing[-1] if missing else None
         self.path.mkdir(parents=True, exist_ok=True)
         name = ".harness.lock" if self.rank == 0 else f".harness.rank{self.rank}.lock"
         lock = FileLock(self.path / name)
@@ -64,7 +69,21 @@ class RunDir:
     def __exit__(self, *exc: object) -> None:
         if self._lock is not None:
             self._lock.release()
+            if not self.started and self._created is not None:
+                self._remove_created()
             self._lock = None
+
+    def _remove_created(self) -> None:
+        """A run that failed before `start` (bad data, a model that cannot load) leaves no new --out behind."""
+        lock = Path(self._lock.lock_file)
+        if [p.name for p in self.path.iterdir()] != [lock.name]:
+            return  # another rank's lock, or files: not ours alone to remove
+        with contextlib.suppress(OSError):
+            lock.unlink()
+            for folder in (self.path, *self.path.parents):
+                folder.rmdir()
+                if folder == self._created:
+                    break
 
     def _saved(self) -> dict[str, Any] | None:
         if not self.run_file.is_file():

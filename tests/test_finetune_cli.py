@@ -12,7 +12,8 @@ def test_help_lists_the_options():
     result = CliRunner().invoke(cli, ["finetune", "--help"])
     assert result.exit_code == 0
     for option in ("--deepspeed", "--lora / --no-lora", "--merge-lora / --save-adapter", "--dry-run", "--resume",
-                   "--lr", "--batch-size", "--grad-accum", "--save-steps", "--seed", "--set", "--init", "--name"):
+                   "--lr", "--batch-size", "--grad-accum", "--save-steps", "--seed", "--set", "--init", "--name",
+                   "--json"):
         assert option in result.output
 
 

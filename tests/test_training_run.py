@@ -217,3 +217,21 @@ def test_zero2_on_two_cpu_processes_learns_and_resumes(tiny_env, tmp_path: Path)
     assert [r["loss"] for r in again[:6]] == losses[:6]
     assert _state(out, 12)["global_step"] == 12
     assert (out / "config.json").is_file() and (out / "model.safetensors").is_file()
+
+
+@pytest.mark.slow
+def test_finetune_json_prints_the_training_summary_alone_on_stdout(tiny_env, tmp_path: Path, capsys):
+    from harness.cli.main import main
+
+    out = tmp_path / "run"
+    args = ["finetune", "--model", "tiny-vlm", "--task", "flare_vqa", "--data", tiny_env["data"], "--out", str(out),
+            "--max-steps", "1", "--set", "gradient_checkpointing=false", "--json"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)  # nothing but the JSON object on stdout
+    assert summary == json.loads((out / "training.json").read_text())
+    assert summary["config"]["max_steps"] == 1 and summary["metrics"]["world_size"] == 1
+    assert "model written to" in captured.err
+    assert main([*args, "--resume"]) == 0  # a finished run: its summary again, and still only JSON
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == summary and "nothing to resume" in captured.err

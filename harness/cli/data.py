@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -40,10 +41,13 @@ def demo_command(out_dir: str, cases: int, seed: int, layout: str) -> None:
 @data_group.command("check")
 @click.argument("data")
 @click.option("--split", default="all", show_default=True, help="train, validation, test or all.")
-def check_command(data: str, split: str) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the check report (data identity, case counts, missing images) as JSON on stdout.")
+def check_command(data: str, split: str, as_json: bool) -> None:
     """Validate a data set's records (and that every image exists).
 
     DATA is a folder, a JSON file, a data set name (`harness list datasets`) or a Hub id.
+    With --json a missing image is listed in the report (`"ok": false`) and the exit status is 1.
     """
     from harness.data.loading import load_data
 
@@ -52,6 +56,14 @@ def check_command(data: str, split: str) -> None:
     missing = [c for c in cases if c.image is None or not c.image.exists()]
     domains = {d: sum(c.domain == d for c in cases) for d in ("abdomen", "chest")}
     identity = loaded.identity
+    if as_json:
+        report = {"ok": not missing, "data": identity, "n_cases": len(cases), "domains": domains,
+                  "missing_images": [{"case_id": c.case_id, "image": None if c.image is None else str(c.image)}
+                                     for c in missing]}
+        click.echo(json.dumps(report, indent=2, default=str, ensure_ascii=False))
+        if missing:
+            raise SystemExit(1)  # not ctx.exit: `harness.cli.main` runs click with standalone_mode=False
+        return
     revision = f", revision {identity['revision']}" if identity.get("revision") else ""
     click.echo(f"{identity['name']} ({identity['split']} split{revision}): {len(identity['files'])} record file(s)")
     click.echo(

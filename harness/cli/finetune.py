@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import sys
 from typing import Any
 
 import click
@@ -32,10 +36,14 @@ import click
               help="Any training setting, e.g. lora_r=8, trainable=vision_tower,mm_projector, precision=bf16.")
 @click.option("--resume", is_flag=True, help="Continue from the newest checkpoint in --out.")
 @click.option("--dry-run", is_flag=True, help="Print the resolved configuration and parameter counts, then stop.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the training summary (training.json: config and metrics) alone on stdout; logs go to "
+                   "stderr. With --dry-run: the resolved configuration and parameter counts.")
 @click.option("--local_rank", "--local-rank", "local_rank", type=int, default=None, hidden=True,
               help="Passed by the DeepSpeed launcher; the rank is read from LOCAL_RANK.")
 def finetune_command(model_name: str, task_name: str, data: str, out_dir: str, settings: tuple[str, ...],
-                     resume: bool, dry_run: bool, init: str, local_rank: int | None, **options: Any) -> None:
+                     resume: bool, dry_run: bool, init: str, local_rank: int | None, as_json: bool,
+                     **options: Any) -> None:
     """Fine-tune a model on FLARE data (the published Med3DVLM recipe by default).
 
     \b
@@ -45,10 +53,12 @@ def finetune_command(model_name: str, task_name: str, data: str, out_dir: str, s
       torchrun --nproc-per-node 8 -m harness finetune --model med3dvlm-init --task all \\
           --data /data/FLARE --out runs/med3dvlm-flare --deepspeed zero2
       harness finetune ... --resume      # continue a stopped run from its newest checkpoint
+      harness finetune ... --json        # the training summary as JSON on stdout (logs on stderr)
       harness push runs/demo-ft --repo-id me/demo-ft     # publish the fine-tuned model on the Hub
     """
     from harness.settings import parse_settings, settings_of_dataclass
     from harness.training import dry_run as plan
+    from harness.training import dry_run_summary as plan_summary
     from harness.training import finetune, resolve_run
     from harness.training.config import RUN_FIELDS, TrainConfig
 
@@ -57,9 +67,15 @@ def finetune_command(model_name: str, task_name: str, data: str, out_dir: str, s
                                     noun="training setting"))
     cfg = resolve_run(model_name, task=task_name, data=data, out_dir=out_dir, overrides=overrides, resume=resume)
     if dry_run:
-        click.echo(plan(cfg, init=init))
+        click.echo(json.dumps(plan_summary(cfg, init=init), indent=2, default=str) if as_json else plan(cfg, init=init))
         return
-    finetune(cfg, init=init)
+    if not as_json:
+        finetune(cfg, init=init)
+        return
+    with contextlib.redirect_stdout(sys.stderr):  # the Trainer's log lines must not mix into the JSON
+        out = finetune(cfg, init=init, log=lambda line: click.echo(line, err=True))
+    if os.environ.get("RANK", "0") == "0":  # under a launcher, one summary: rank 0's, which wrote it
+        click.echo((out / "training.json").read_text(), nl=False)
 
 
 COMMANDS = [finetune_command]

@@ -1,10 +1,12 @@
-"""Option types and global settings shared by the subcommands (`--limit`, `--batch-size`, `-v/-q`)."""
+"""Option types and global settings shared by the subcommands: `--limit`, `--batch-size`, `--on-bad-case`, `-v/-q`."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import click
+
+from harness.errors import HarnessError
 
 
 class LimitType(click.ParamType):
@@ -45,8 +47,23 @@ class BatchSizeType(click.ParamType):
         return number
 
 
+class OnBadCaseType(click.ParamType):
+    """``--on-bad-case error|skip`` for every command; the old ``raise`` is refused with its new name."""
+
+    name = "error|skip"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from harness.data.images import check_on_bad_case
+
+        try:
+            return check_on_bad_case(str(value))
+        except HarnessError as exc:
+            self.fail(str(exc).removeprefix("--on-bad-case "), param, ctx)
+
+
 LIMIT = LimitType()
 BATCH_SIZE = BatchSizeType()
+ON_BAD_CASE = OnBadCaseType()
 
 
 def verbosity() -> int:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
+from harness.cli.options import ON_BAD_CASE, verbosity
 from harness.errors import HarnessError
 
 
@@ -16,13 +19,8 @@ from harness.errors import HarnessError
 @click.option("--size", nargs=3, type=int, default=(128, 256, 256), show_default=True, help="D H W.")
 @click.option("--workers", type=int, default=1, show_default=True, help="Parallel worker processes.")
 @click.option("--float16", is_flag=True, help="Store float16 (half the disk and load time).")
-@click.option(
-    "--on-bad-case",
-    type=click.Choice(["raise", "skip"]),
-    default="raise",
-    show_default=True,
-    help="Stop at an unreadable image, or skip it and list it.",
-)
+@click.option("--on-bad-case", type=ON_BAD_CASE, default="error", show_default=True,
+              help="Stop at an unreadable image, or skip it and list it.")
 def preprocess_command(
     data: str | None, split: str | None, json_path: str | None, images: str | None, out_dir: str,
     size: tuple[int, int, int], workers: int, float16: bool, on_bad_case: str,
@@ -37,7 +35,8 @@ def preprocess_command(
     """
     from harness.data.preprocess import preprocess, preprocess_data
 
-    options = dict(size=size, workers=workers, float16=float16, on_bad_case=on_bad_case)
+    progress = verbosity() >= 0 and sys.stderr.isatty()  # progress bars only on a terminal
+    options = dict(size=size, workers=workers, float16=float16, on_bad_case=on_bad_case, progress=progress)
     if data is not None:
         if json_path is not None or images is not None:
             raise HarnessError("--data and --json/--images: pass one of them (a data set, or one records file)")

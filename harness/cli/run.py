@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from harness.cli.options import BATCH_SIZE, LIMIT, verbosity
+from harness.cli.options import BATCH_SIZE, LIMIT, ON_BAD_CASE, verbosity
 
 
 @click.command("run")
@@ -34,7 +34,7 @@ from harness.cli.options import BATCH_SIZE, LIMIT, verbosity
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="max_new_tokens, do_sample, temperature, top_p, top_k, num_beams, decoding=reference, style, "
                    "seed, split, on_bad_case, cache_dir, llm_options.KEY (unknown keys are errors).")
-@click.option("--on-bad-case", type=click.Choice(["error", "skip"]), default="error", show_default=True,
+@click.option("--on-bad-case", type=ON_BAD_CASE, default="error", show_default=True,
               help="An unreadable image stops the run, or is skipped and listed in result.json.")
 @click.option("--overwrite", is_flag=True, help="Start --out again instead of resuming it.")
 @click.option("--publish", is_flag=True, help="Also add the result to leaderboard/results/.")

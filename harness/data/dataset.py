@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from harness.data.images import BadCase, prepare_image
+from harness.data.images import BadCase, check_on_bad_case, prepare_image
 from harness.data.records import Case
 
 
@@ -35,10 +35,9 @@ class CaseImages(Dataset):
         input_size: Sequence[int],
         hu_windows: Mapping[str, Sequence[float]] | None = None,
         augment: bool = False,
-        on_bad_case: str = "raise",
+        on_bad_case: str = "error",
     ) -> None:
-        if on_bad_case not in ("raise", "skip"):
-            raise ValueError(f"on_bad_case must be 'raise' or 'skip', not {on_bad_case!r}")
+        check_on_bad_case(on_bad_case, name="on_bad_case=")
         self.cases = list(cases)
         self.input_size = tuple(input_size)
         self.hu_windows = hu_windows
@@ -53,7 +52,7 @@ class CaseImages(Dataset):
         try:
             image = prepare_image(case, input_size=self.input_size, hu_windows=self.hu_windows)
         except BadCase as exc:
-            if self.on_bad_case == "raise":
+            if self.on_bad_case == "error":
                 raise
             return {"case_id": case.case_id, "index": index, "error": str(exc)}
         if self.transform is not None:
@@ -81,7 +80,7 @@ def image_loader(
     hu_windows: Mapping[str, Sequence[float]] | None = None,
     augment: bool = False,
     shuffle: bool = False,
-    on_bad_case: str = "raise",
+    on_bad_case: str = "error",
 ) -> DataLoader:
     """A DataLoader over the cases' images with `collate_images`."""
     dataset = CaseImages(cases, input_size=input_size, hu_windows=hu_windows, augment=augment, on_bad_case=on_bad_case)

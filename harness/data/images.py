@@ -28,6 +28,8 @@ DEFAULT_WINDOWS: dict[str, tuple[float, float]] = {"abdomen": (-160.0, 240.0), "
 """HU windows of the reference preprocessing: CT-AMOS (abdomen) and CT-RATE (chest)."""
 
 PROCESSED_SUFFIXES = (".npy", ".npz")
+ON_BAD_CASE = ("error", "skip")
+"""What a run, a loader or `harness preprocess` does with a `BadCase`: stop with its error, or skip and list it."""
 
 
 class BadCase(HarnessError):
@@ -42,6 +44,15 @@ class BadCase(HarnessError):
         super().__init__(
             f"{who}cannot read image {self.path} ({reason}); fix or remove the file, or pass --on-bad-case skip"
         )
+
+
+def check_on_bad_case(value: str, *, name: str = "--on-bad-case") -> str:
+    """``value`` if it is one of `ON_BAD_CASE`; otherwise one line naming ``name``, including for ``raise``, the
+    spelling `harness preprocess` and the image loader used before all commands agreed on ``error``."""
+    if value in ON_BAD_CASE:
+        return value
+    hint = " ('raise' is the old spelling of 'error')" if value == "raise" else ""
+    raise HarnessError(f"{name} {value}: use error (stop at an unreadable image) or skip (skip and list it){hint}")
 
 
 def is_processed(path: str | Path) -> bool:

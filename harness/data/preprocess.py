@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.data.images import BadCase, check_volume, read_volume
+from harness.data.images import BadCase, check_on_bad_case, check_volume, read_volume
 from harness.data.layout import find_image_root
 from harness.data.loading import read_records, resolve_data
 from harness.data.validate import check_case_id, check_inside
@@ -136,8 +136,7 @@ def _options(size: Sequence[int], workers: int, float16: bool, on_bad_case: str,
         raise HarnessError(f"--size {' '.join(map(str, size))}: give D H W, each a positive number of voxels")
     if workers < 1:
         raise HarnessError(f"--workers {workers}: give a positive number of worker processes")
-    if on_bad_case not in ("raise", "skip"):
-        raise HarnessError(f"--on-bad-case {on_bad_case}: use raise or skip")
+    check_on_bad_case(on_bad_case)
     return Options(size, workers, float16, on_bad_case, progress)
 
 
@@ -176,7 +175,7 @@ def preprocess(
     size: Sequence[int] = REFERENCE_SIZE,
     workers: int = 1,
     float16: bool = False,
-    on_bad_case: str = "raise",
+    on_bad_case: str = "error",
     progress: bool = True,
 ) -> tuple[Path, list[str]]:
     """Process every case of a FLARE JSON; returns (processed JSON path, skipped-case errors).
@@ -186,8 +185,10 @@ def preprocess(
     """
     json_path, images, out_dir = Path(json_path), Path(images), Path(out_dir)
     options = _options(size, workers, float16, on_bad_case, progress)
+    records = read_records(json_path)  # a missing or bad records file or image folder leaves no --out behind
+    if not images.is_dir():
+        raise HarnessError(f"--images {images}: no such folder; pass the folder the case ids of {json_path} are in")
     with output_lock(out_dir):
-        records = read_records(json_path)
         target = out_dir / f"{json_path.stem}_processed.json"
         return target, _process_file(json_path, records, images, out_dir, target, options)
 
@@ -200,7 +201,7 @@ def preprocess_data(
     size: Sequence[int] = REFERENCE_SIZE,
     workers: int = 1,
     float16: bool = False,
-    on_bad_case: str = "raise",
+    on_bad_case: str = "error",
     progress: bool = True,
 ) -> list[tuple[Path, list[str]]]:
     """Process every record file of ``data``'s split, each with its own image root, into a copy of the
@@ -251,7 +252,8 @@ def _process_file(json_path: Path, records: list[dict], images: Path, image_out:
             done.add(case_id)
         else:
             todo.append((str(images / case_id), str(out), case_id))
-    bar = tqdm(total=len(records), initial=len(done), desc=json_path.name, unit="case", disable=not options.progress)
+    bar = tqdm(total=len(records), initial=len(done), desc=json_path.name, unit="case",
+               disable=None if options.progress else True)  # None: only on a terminal
     args = (options.size, options.float16)
     try:
         if options.workers <= 1:

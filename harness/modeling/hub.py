@@ -13,9 +13,11 @@ from harness.errors import HarnessError, UnavailableError
 def unavailable(repo_id: str, revision: str | None, hint: str, exc: BaseException) -> UnavailableError:
     at = f"@{revision}" if revision else ""
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    reason = reason.split(". ", 1)[0].rstrip(".")  # the first sentence, not one cut off mid-word
+    reason = reason if len(reason) <= 160 else reason[:157] + "..."
     return UnavailableError(
         f"cannot get '{repo_id}{at}' from the Hugging Face Hub (offline, gated or not downloaded: "
-        f"{reason[:160]}); {hint}"
+        f"{reason}); {hint}"
     )
 
 

@@ -252,7 +252,8 @@ def load_recipe(recipe: Recipe, dtype: torch.dtype | None) -> PreTrainedModel:
     if recipe.weights:
         path = Path(recipe.weights)
         if not path.is_dir():
-            hint = f"download it where there is network and pass the folder: harness.load_model('/path/to/{path.name}')"
+            hint = (f"download it where there is network (`hf download {recipe.weights} --local-dir DIR`) and pass "
+                    f"the folder: --model DIR, or harness.load_model(DIR)")
             path = snapshot(recipe.weights, recipe.revision, hint)
         return load_checkpoint(path, dtype=dtype, recipe=recipe if recipe.weights_layout == "published" else None)
     return _load_from_parts(recipe, dtype)

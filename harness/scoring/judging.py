@@ -244,7 +244,7 @@ class GreenScorer:
         from tqdm.auto import tqdm
 
         with tqdm(total=sum(len(b) for b in batches), desc=f"GREEN judge ({self.judge.id})", unit="prompt",
-                  disable=not self.progress) as bar:
+                  disable=None if self.progress else True) as bar:  # None: only on a terminal
             for batch in batches:
                 completions = self.judge.complete([p for _, p in batch])
                 if not isinstance(completions, list) or len(completions) != len(batch):

@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from harness.training.config import TrainConfig
 
-__all__ = ["dry_run", "finetune", "resolve_run"]
+__all__ = ["dry_run", "dry_run_summary", "finetune", "resolve_run"]
 
 
 def resolve_run(
@@ -69,13 +71,21 @@ def checkpoint_config(folder: str | Path) -> dict[str, Any]:
     return raw
 
 
-def finetune(cfg: TrainConfig, *, init: str = "weights") -> Path:
+def finetune(cfg: TrainConfig, *, init: str = "weights", log: Callable[[str], None] = print) -> Path:
+    """Train and export into ``cfg.out_dir`` (its ``training.json`` is the summary); ``log`` gets the progress lines."""
     from harness.training.trainer import finetune as _finetune
 
-    return _finetune(cfg, init=init)
+    return _finetune(cfg, init=init, log=log)
 
 
 def dry_run(cfg: TrainConfig, *, init: str = "weights") -> str:
     from harness.training.summary import dry_run as _dry_run
 
     return _dry_run(cfg, init=init)
+
+
+def dry_run_summary(cfg: TrainConfig, *, init: str = "weights") -> dict[str, Any]:
+    """What `dry_run` prints, as a JSON-ready object: the resolved configuration and per-part parameter counts."""
+    from harness.training.summary import dry_run_summary as _summary
+
+    return _summary(cfg, init=init)

@@ -71,8 +71,8 @@ def describe(
     ])
 
 
-def dry_run(cfg: TrainConfig, *, init: str = "weights") -> str:
-    """Resolve everything and count parameters on the meta device; downloads and allocates nothing."""
+def _planned(cfg: TrainConfig) -> tuple[Any, bool, dict[str, Any] | None, int]:
+    """The run's model on the meta device (LoRA and trainable parts applied), CUDA or not, DeepSpeed, world size."""
     import os
 
     import torch
@@ -88,8 +88,22 @@ def dry_run(cfg: TrainConfig, *, init: str = "weights") -> str:
             model = apply_lora(model, r=cfg.lora_r, alpha=cfg.lora_alpha, dropout=cfg.lora_dropout)
     set_trainable(model, cfg.trainable, lora=cfg.lora)
     world = int(os.environ.get("WORLD_SIZE", "0")) or max(torch.cuda.device_count(), 1)
+    return model, cuda, deepspeed, world
+
+
+def dry_run(cfg: TrainConfig, *, init: str = "weights") -> str:
+    """Resolve everything and count parameters on the meta device; downloads and allocates nothing."""
+    model, cuda, deepspeed, world = _planned(cfg)
     text = describe(cfg, model=model, cuda=cuda, deepspeed=deepspeed, world=world)
     return f"dry run: nothing downloaded or trained (init: {init})\n\n{text}"
+
+
+def dry_run_summary(cfg: TrainConfig, *, init: str = "weights") -> dict[str, Any]:
+    """`dry_run` as an object (``finetune --dry-run --json``): configuration, ZeRO stage, parameters per part."""
+    model, cuda, deepspeed, world = _planned(cfg)
+    return {"dry_run": True, "init": init, "config": cfg.to_dict(), "device": "cuda" if cuda else "cpu",
+            "world_size": world, "zero_stage": zero_stage(deepspeed), "precision": resolved_precision(cfg, cuda),
+            "parameters": count_parameters(model)}
 
 
 def meta_model(name: str) -> Any:
