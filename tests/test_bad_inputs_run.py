@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from badinput import assert_one_line_error, run_cli, snapshot
-from runfakes import cli, demo_records, install_fakes
+from runfakes import FakeGenerator, cli, demo_records, install_fakes
 
 FIXTURE_PLUGINS = Path(__file__).resolve().parent / "fixtures" / "plugins"
 
@@ -239,3 +239,58 @@ def test_a_duplicate_task_name_is_a_warning_and_the_run_uses_the_first_registrat
     assert "Traceback" not in result.stderr and "error:" not in result.stderr
     assert all("dup_task_plugin" in line for line in result.stderr.splitlines()), result.stderr
     assert json.loads((tmp_path / "out" / "result.json").read_text())["task"]["name"] == "flare_vqa"
+
+
+def test_a_full_disk_while_predictions_are_flushed_names_the_file_and_the_rerun_resumes(capsys, demo_json, fakes,
+                                                                                          tmp_path, monkeypatch):
+    """fsync (or write) on a full disk raises OSError without a file name: the line still names predictions.jsonl."""
+    import harness.predictions
+
+    out = tmp_path / "out"
+    args = ["run", "--model", "fake-a", "--task", "flare_vqa", "--data", str(demo_json), "--out", str(out),
+            "--batch-size", "1"]
+    real_fsync, calls = os.fsync, []
+
+    def fsync(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) > 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(fd)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(harness.predictions.os, "fsync", fsync)
+        line = assert_one_line_error(cli(capsys, *args), str(out / "predictions.jsonl"), "No space left on device")
+    kept = (out / "predictions.jsonl").read_text().splitlines()
+    assert kept and all(json.loads(text)["key"] for text in kept)
+    assert "a file" not in line
+
+    assert cli(capsys, *args).returncode == 0
+    keys = [json.loads(text)["key"] for text in (out / "predictions.jsonl").read_text().splitlines()]
+    assert keys[:len(kept)] == [json.loads(text)["key"] for text in kept] and len(keys) == len(set(keys))
+
+
+def test_a_second_run_into_a_folder_being_written_is_refused_and_the_first_finishes(capsys, demo_json, fakes,
+                                                                                    tmp_path):
+    """While the first run is generating, a second `harness run` into its --out is one line and writes nothing;
+    the first then completes with every prediction exactly once."""
+    out = tmp_path / "out"
+    args = ["run", "--model", "fake-a", "--task", "flare_vqa", "--data", str(demo_json), "--out", str(out),
+            "--batch-size", "1", "--quiet"]
+    first = fakes.setdefault("fake-a", FakeGenerator("fake-a"))
+    real_generate, seen = first.generate_all, {}
+
+    def generate_all(task, requests, store, **kwargs):
+        real_generate(task, requests[:2], store, **kwargs)
+        seen["before"] = snapshot(out)
+        seen["second"] = cli(capsys, *args)  # the same command, while the first holds the folder
+        seen["after"] = snapshot(out)
+        real_generate(task, requests[2:], store, **kwargs)
+
+    first.generate_all = generate_all
+    assert cli(capsys, *args).returncode == 0
+    assert_one_line_error(seen["second"], str(out), "another harness run")
+    assert seen["after"] == seen["before"]
+    keys = [json.loads(text)["key"] for text in (out / "predictions.jsonl").read_text().splitlines()]
+    result = json.loads((out / "result.json").read_text())
+    assert len(keys) == len(set(keys)) == len(first.generated) == result["scores"]["n_global"] \
+        + result["scores"]["n_local"]
