@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
@@ -88,6 +89,14 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def portable_reference(source: str) -> str:
+    """How an exported checkpoint names what it came from (its base model, its data) without a folder of the
+    machine that wrote it: a zoo name, a hub id or a relative path as given; an absolute path by its last
+    part only (``/home/me/ckpts/run1`` -> ``run1``)."""
+    path = Path(source).expanduser()
+    return path.name if path.is_absolute() else source
 
 
 RUN_FIELDS = ("model", "task", "data", "out_dir", "resume")
