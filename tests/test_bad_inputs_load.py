@@ -219,7 +219,7 @@ def test_a_checkpoint_asking_for_remote_code_is_refused_by_load_model_and_passes
     monkeypatch.syspath_prepend(str(TRAINING_FIXTURES))
     plugins.reset()
     try:
-        with pytest.raises(HarnessError, match=r"config\.json sets llm_options\.trust_remote_code.*--trust-remote-code"):
+        with pytest.raises(HarnessError, match=r"sets llm_options\.trust_remote_code.*--trust-remote-code"):
             harness.load_model(str(folder))
         trust.allow_remote_code()
         assert harness.load_model(str(folder)).config.recipe["llm_options"]["trust_remote_code"] is True

@@ -294,3 +294,16 @@ def test_a_second_run_into_a_folder_being_written_is_refused_and_the_first_finis
     result = json.loads((out / "result.json").read_text())
     assert len(keys) == len(set(keys)) == len(first.generated) == result["scores"]["n_global"] \
         + result["scores"]["n_local"]
+
+
+def test_the_default_hf_judge_that_cannot_load_stops_the_run_before_generation(capsys, demo_json, fakes, tmp_path,
+                                                                             monkeypatch):
+    """Issue 16: offline with no local GREEN model, the default judge is refused before any case is generated."""
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    out = tmp_path / "out"
+    result = cli(capsys, "run", "--model", "fake-a", "--task", "flare_report", "--data", str(demo_json), "--out",
+                 str(out), "--quiet")
+    assert_one_line_error(result, "GREEN judge", "--judge lexical")
+    assert not fakes["fake-a"].generated
+    assert not (out / "predictions.jsonl").exists()

@@ -141,3 +141,30 @@ def test_a_read_only_cache_folder_is_one_line_and_a_complete_cache_there_still_s
     result = run_cli(*LEXICAL, "--cache-dir", str(complete))  # nothing left to write: reading is enough
     assert result.returncode == 0, result.stderr
     assert _figures(result.stdout) == scores and snapshot(complete) == before
+
+
+def _append_many(directory: str, judge_id: str, worker: int, count: int) -> None:
+    from harness.scoring.judging import CompletionCache
+
+    cache = CompletionCache(directory, judge_id)
+    for i in range(count):
+        cache.add([(f"w{worker}-p{i}", f"completion {worker}/{i} " + "x" * 200)])
+
+
+def test_two_processes_appending_to_one_judge_cache_lose_and_splice_nothing(tmp_path):
+    """Issue 16: the judge cache is locked per append, so two scorers at once leave whole lines, all of them."""
+    import multiprocessing
+
+    from harness.scoring.judging import CompletionCache
+
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_append_many, args=(str(tmp_path), "judge-x", w, 60)) for w in (1, 2)]
+    for process in workers:
+        process.start()
+    for process in workers:
+        process.join(120)
+        assert process.exitcode == 0
+    cache = CompletionCache(tmp_path, "judge-x")
+    assert len(cache) == 120
+    assert all(cache.get(f"w{w}-p{i}") == f"completion {w}/{i} " + "x" * 200 for w in (1, 2) for i in range(60))
+    assert len(cache.path.read_bytes().splitlines()) == 120
