@@ -35,6 +35,33 @@ def test_a_folder_where_a_file_belongs_is_one_line(capsys, tmp_path, which, name
     assert_one_line_error(result, str(folder), *names)
 
 
+def _prediction_line(prediction: str) -> bytes:
+    truth = json.loads(VQA_TRUTH.read_text())[0]
+    question = truth["global_vqa"][0]["question"]
+    return json.dumps({"key": "k1", "case_id": truth["case_id"], "scope": "global", "question_id": None,
+                       "question": question, "prediction": prediction}).encode() + b"\n"
+
+
+BAD_PREDICTION_FILES = {
+    # name: (bytes of a predictions.jsonl, words of the error line)
+    "not UTF-8": (b"\xff\xfe{}\n", ["not UTF-8", "byte 0"]),
+    "one question twice (joined files)": (_prediction_line("a") * 2, ["line 2", "'k1'", "line 1"]),
+    "one question twice with two answers": (_prediction_line("a") + _prediction_line(""), ["line 2", "'k1'"]),
+    "a line that is not a prediction": (_prediction_line("a") + b'{"key": "k2"}\n', ["line 2", "not a prediction"]),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_PREDICTION_FILES))
+def test_a_bad_predictions_jsonl_is_one_line_naming_it(capsys, tmp_path, name):
+    """Issue 16: a repeated key would score one question twice (global 0.5 for perfect answers): refused."""
+    content, words = BAD_PREDICTION_FILES[name]
+    path = tmp_path / "predictions.jsonl"
+    path.write_bytes(content)
+    result = cli(capsys, "score", "flare_vqa", "--predictions", str(path), "--ground-truth", str(VQA_TRUTH))
+    assert_one_line_error(result, str(path), *words)
+    assert path.read_bytes() == content
+
+
 def _cache_lines(cache: Path) -> list[bytes]:
     (path,) = cache.glob("*.jsonl")
     return path.read_bytes().splitlines(keepends=True)
