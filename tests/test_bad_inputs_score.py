@@ -195,3 +195,16 @@ def test_two_processes_appending_to_one_judge_cache_lose_and_splice_nothing(tmp_
     assert len(cache) == 120
     assert all(cache.get(f"w{w}-p{i}") == f"completion {w}/{i} " + "x" * 200 for w in (1, 2) for i in range(60))
     assert len(cache.path.read_bytes().splitlines()) == 120
+
+
+@pytest.mark.parametrize("where", ["--cache-dir", "HARNESS_CACHE"])
+def test_a_cache_folder_that_is_a_file_is_one_line(capsys, tmp_path, monkeypatch, where):
+    taken = tmp_path / "taken"
+    taken.write_text("mine\n")
+    args = list(LEXICAL)
+    if where == "--cache-dir":
+        args += ["--cache-dir", str(taken)]
+    else:
+        monkeypatch.setenv("HARNESS_CACHE", str(taken))
+    assert_one_line_error(cli(capsys, *args), str(taken), "a file is in the way")
+    assert taken.read_text() == "mine\n"
