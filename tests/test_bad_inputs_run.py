@@ -307,3 +307,29 @@ def test_the_default_hf_judge_that_cannot_load_stops_the_run_before_generation(c
     assert_one_line_error(result, "GREEN judge", "--judge lexical")
     assert not fakes["fake-a"].generated
     assert not (out / "predictions.jsonl").exists()
+
+
+BAD_MODELS = [
+    ("", ["--model is empty", "harness list models"]),
+    ("{tmp}/weights.bin", ["--model {tmp}/weights.bin", "is a file"]),
+    ("./no-such-checkpoint", ["--model ./no-such-checkpoint", "no such checkpoint folder"]),
+    ("~/no-such-checkpoint-xyz", ["--model ~/no-such-checkpoint-xyz", "no such checkpoint folder"]),
+]
+
+
+@pytest.mark.parametrize(("model", "words"), BAD_MODELS, ids=["empty", "a file", "relative", "home"])
+def test_a_model_argument_that_is_no_checkpoint_is_one_line_and_creates_no_folder(capsys, demo_json, tmp_path, model,
+                                                                                 words):
+    """An empty --model used to load the current folder; a file or a missing path was called an unknown zoo name."""
+    import harness
+    from harness.errors import HarnessError
+
+    (tmp_path / "weights.bin").write_bytes(b"\0" * 8)
+    model = model.replace("{tmp}", str(tmp_path))
+    words = [w.replace("{tmp}", str(tmp_path)) for w in words]
+    out = tmp_path / "out"
+    result = cli(capsys, "run", "--model", model, "--task", "flare_vqa", "--data", str(demo_json), "--out", str(out))
+    assert_one_line_error(result, *words)
+    assert not out.exists()
+    with pytest.raises(HarnessError, match=words[-1]):
+        harness.load_model(model)
