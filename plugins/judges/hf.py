@@ -96,6 +96,9 @@ class HFJudge:
                  dtype: str | None = None, batch_size: int = 8, max_length: int = 2048,
                  trust_remote_code: bool = False, batching: str = "default", attn_implementation: str = "sdpa",
                  cache_implementation: str | None = None, generation: str = "padded") -> None:
+        from harness.runoptions import check_device
+
+        check_device(device, option="--judge-option device=")  # before a model of several GB loads
         self.model_name = str(model)
         self.revision = revision
         self.device = device
