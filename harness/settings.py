@@ -143,7 +143,7 @@ RUN_SETTINGS: dict[str, Setting] = {
     "num_beams": Setting("int", "beam search width", minimum=1),
     "decoding": Setting("str", "greedy, or the task's reference decoding", choices=("greedy", "reference")),
     "style": Setting("str", "prompt style (the task lists its styles)"),
-    "seed": Setting("int", "seed for sampling", minimum=0),
+    "seed": Setting("int", "seed for sampling", minimum=0, maximum=2**64 - 1),  # torch.manual_seed's range
     "split": Setting("str", "data split (same as --split)"),
     "on_bad_case": Setting("str", "same as --on-bad-case", choices=("error", "skip")),
     "cache_dir": Setting("str", "judge cache folder (default OUT/judge_cache)"),

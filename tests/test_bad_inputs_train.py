@@ -203,3 +203,13 @@ def test_a_model_argument_that_is_no_checkpoint_is_refused_before_training(tmp_p
     with pytest.raises(HarnessError, match=words):
         resolve_run(model.replace("{tmp}", str(tmp_path)), task="all", data="demo", out_dir=str(tmp_path / "out"))
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32])
+def test_a_seed_outside_numpys_range_is_refused_before_training(tmp_path: Path, seed: int):
+    """transformers' set_seed seeds numpy, which takes 0 to 2**32 - 1: a traceback once the model had loaded."""
+    from harness.errors import HarnessError
+    from harness.training import resolve_run
+
+    with pytest.raises(HarnessError, match=f"seed {seed}: give a seed from 0 to {2**32 - 1}"):
+        resolve_run("med3dvlm-demo", task="all", data="demo", out_dir=str(tmp_path / "out"), overrides={"seed": seed})

@@ -180,6 +180,8 @@ def _validate(cfg: TrainConfig) -> None:
         raise HarnessError(f"global_question '{cfg.global_question}' must be 'first' or 'random'")
     if cfg.batch_size < 1 or cfg.grad_accum < 1:
         raise HarnessError("--batch-size and --grad-accum must be at least 1")
+    if not 0 <= cfg.seed < 2**32:
+        raise HarnessError(f"seed {cfg.seed}: give a seed from 0 to {2**32 - 1} (the range numpy's seed accepts)")
     if cfg.max_length < 8:
         raise HarnessError(f"max_length {cfg.max_length} is too short for a prompt and a target")
     if cfg.epochs <= 0 and cfg.max_steps <= 0:
