@@ -50,7 +50,7 @@ BAD_OPTIONS = [
     (["--device", "nonsense"], ["--device nonsense"]),
     (["--seed", "-2"], ["--seed"]),
     (["--seed", str(2**64)], ["--seed", str(2**64)]),
-    (["--set", f"seed={2**64}"], [f"seed={2**64}", "at most"]),
+    (["--set", f"seed={2**64}"], [f"seed={2**64}", f"at most {2**64 - 1}"]),
     (["--task", "flare_vqa,flare_vqa"], ["--task", "each once"]),
     (["--task", "flare_vqq"], ["flare_vqq"]),
     (["--task", "flare_report", "--judge", "lexical", "--judge-option", "bogus=1"], ["--judge-option", "lexical"]),
