@@ -335,3 +335,27 @@ def test_a_model_argument_that_is_no_checkpoint_is_one_line_and_creates_no_folde
     assert not out.exists()
     with pytest.raises(HarnessError, match=words[-1]):
         harness.load_model(model)
+
+
+def test_a_really_read_only_disk_is_one_line_and_the_finished_run_stays_as_it_was(capsys, demo_json, fakes,
+                                                                                 tmp_path):
+    """A tmpfs remounted read-only (tests run as root, so chmod would not bite): a finished --out and a new one."""
+    import shutil
+    import subprocess
+
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if not shutil.which("mount") or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+                                                   capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        args = ["run", "--model", "fake-a", "--task", "flare_vqa", "--data", str(demo_json), "--quiet"]
+        assert cli(capsys, *args, "--out", str(mount / "done")).returncode == 0
+        before = snapshot(mount / "done")
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        for out in (mount / "done", mount / "new"):
+            assert_one_line_error(cli(capsys, *args, "--out", str(out)), str(out), "Read-only file system",
+                                  "writable folder")
+        assert snapshot(mount / "done") == before and not (mount / "new").exists()
+    finally:
+        subprocess.run(["umount", str(mount)], capture_output=True)
