@@ -5,6 +5,10 @@ The CLI prints ``error: <message>`` for these and exits with status 2, never a t
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
 
 class HarnessError(Exception):
     """Bad input or environment the user can fix. The message is shown as is."""
@@ -24,3 +28,15 @@ class PluginError(HarnessError):
 class UnavailableError(HarnessError):
     """Something this machine lacks (offline weights, a missing optional package, no GPU): the input may be
     fine elsewhere. Conformance checks skip a component for this reason only."""
+
+
+@contextlib.contextmanager
+def naming_path(path: str | Path) -> Iterator[None]:
+    """Give an `OSError` raised without a file name (a ``write`` or ``fsync`` on a full disk) the name of
+    ``path``, so that the CLI's one line says which file could not be written."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise

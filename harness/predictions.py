@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, naming_path
 from harness.task import Prediction
 
 
@@ -60,7 +60,7 @@ class PredictionStore:
         if not new:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("ab") as handle:
+        with naming_path(self.path), self.path.open("ab") as handle:
             if handle.tell() != self._valid_bytes:
                 handle.truncate(self._valid_bytes)
             data = "".join(json.dumps(p.to_json(), ensure_ascii=False) + "\n" for p in new).encode()

@@ -251,7 +251,12 @@ def _barrier() -> None:
 
 def _check_model_name(name: str) -> None:
     """A name that is neither a folder nor a hub id must be a zoo model: say so before loading any data."""
-    if not Path(name).exists() and "/" not in name:
+    if name in plugins.registry("models") or (Path(name).is_dir() and name.strip()):
+        return
+    from harness.modeling.loading import refuse_path_that_is_no_checkpoint
+
+    refuse_path_that_is_no_checkpoint(name)
+    if "/" not in name:
         plugins.registry("models").get(name)
 
 

@@ -114,24 +114,27 @@ def apply_limit(cases: list[Any], limit: int | float | None) -> list[Any]:
     return cases[:count]
 
 
-def check_device(device: str | None) -> None:
-    """A device torch cannot use is a one-line error before the model loads."""
+def check_device(device: str | None, *, option: str = "--device ") -> None:
+    """A device torch cannot use is a one-line error before the model loads. ``option`` is how the message
+    names the setting (``--device cuda``, or ``--judge-option device=cuda`` with ``option="... device="``)."""
     if device is None:
         return
     import torch
 
+    given = f"{option}{device}"
+    cpu = f"{option}cpu"
     try:
         parsed = torch.device(device)
     except (RuntimeError, ValueError):
-        raise HarnessError(f"--device {device}: not a device; use cpu, cuda, cuda:N or mps") from None
+        raise HarnessError(f"{given}: not a device; use cpu, cuda, cuda:N or mps") from None
     if parsed.type == "cuda":
         if not torch.cuda.is_available():
-            raise HarnessError(f"--device {device}: this torch ({torch.__version__}) has no usable CUDA; "
-                               f"use --device cpu, or install a CUDA build of torch")
+            raise HarnessError(f"{given}: this torch ({torch.__version__}) has no usable CUDA; "
+                               f"use {cpu}, or install a CUDA build of torch")
         if parsed.index is not None and parsed.index >= torch.cuda.device_count():
-            raise HarnessError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
+            raise HarnessError(f"{given}: only {torch.cuda.device_count()} CUDA device(s) here")
     elif parsed.type == "mps" and not torch.backends.mps.is_available():
-        raise HarnessError(f"--device {device}: MPS is not available here; use --device cpu")
+        raise HarnessError(f"{given}: MPS is not available here; use {cpu}")
 
 
 def auto_batch_size(device: str, free_bytes: int | None = None) -> int:

@@ -65,7 +65,7 @@ class Setting:
             bound = f"greater than {self.minimum:g}" if self.exclusive_minimum else f"at least {self.minimum:g}"
             raise HarnessError(f"{what}: must be {bound}")
         if self.maximum is not None and value > self.maximum:
-            raise HarnessError(f"{what}: must be at most {self.maximum:g}")
+            raise HarnessError(f"{what}: must be at most {_bound(self.maximum)}")
 
 
 def _number(cast: type, text: str, what: str, expected: str) -> int | float:
@@ -143,7 +143,7 @@ RUN_SETTINGS: dict[str, Setting] = {
     "num_beams": Setting("int", "beam search width", minimum=1),
     "decoding": Setting("str", "greedy, or the task's reference decoding", choices=("greedy", "reference")),
     "style": Setting("str", "prompt style (the task lists its styles)"),
-    "seed": Setting("int", "seed for sampling", minimum=0),
+    "seed": Setting("int", "seed for sampling", minimum=0, maximum=2**64 - 1),  # torch.manual_seed's range
     "split": Setting("str", "data split (same as --split)"),
     "on_bad_case": Setting("str", "same as --on-bad-case", choices=("error", "skip")),
     "cache_dir": Setting("str", "judge cache folder (default OUT/judge_cache)"),
@@ -170,3 +170,8 @@ def settings_of_dataclass(cls: type, *, exclude: Sequence[str] = ()) -> dict[str
         kind = {bool: "bool", int: "int", float: "float", str: "str", list: "list", dict: "nested"}.get(origin, "str")
         specs[field.name] = Setting(kind, optional=optional)
     return specs
+
+
+def _bound(value: float) -> str:
+    """A range limit as the user would type it: whole numbers in full (2**64 - 1, not 1.84467e+19)."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"

@@ -288,3 +288,28 @@ def test_demo_cache_that_cannot_be_written(tmp_path: Path, capsys, monkeypatch) 
     result = cli(capsys, "data", "check", "demo")
     assert_one_line_error(result, str(tmp_path / "cache" / "demo"), "No space left", "HARNESS_CACHE")
     assert not (tmp_path / "cache" / "demo").exists() and not list((tmp_path / "cache").glob(".demo.*.new"))
+
+
+# preprocess and data demo arguments that name the wrong thing: (name, args with {tmp}, words of the error line)
+BAD_ARGUMENTS = [
+    ("--json a folder", ["preprocess", "--json", "{tmp}", "--images", "{tmp}/images", *SIZE],
+     ["{tmp}", "is a folder"]),
+    ("--json missing", ["preprocess", "--json", "{tmp}/nope.json", "--images", "{tmp}/images", *SIZE],
+     ["{tmp}/nope.json", "no such file"]),
+    ("--images a file", ["preprocess", "--json", "{tmp}/val.json", "--images", "{tmp}/val.json", *SIZE],
+     ["--images {tmp}/val.json", "is not a folder"]),
+    ("--images missing", ["preprocess", "--json", "{tmp}/val.json", "--images", "{tmp}/nowhere", *SIZE],
+     ["--images {tmp}/nowhere", "does not exist"]),
+    ("demo --seed -1", ["data", "demo", "--seed", "-1"], ["--seed -1"]),
+]
+
+
+@pytest.mark.parametrize(("args", "words"), [c[1:] for c in BAD_ARGUMENTS], ids=[c[0] for c in BAD_ARGUMENTS])
+def test_bad_arguments_are_one_line_and_create_no_out_folder(tmp_path: Path, capsys, args, words) -> None:
+    records(tmp_path / "val.json", "amos_0001.nii.gz")
+    nifti(tmp_path / "images" / "amos_0001.nii.gz", ct())
+    out = tmp_path / "out"
+    before = snapshot(tmp_path)
+    result = cli(capsys, *[a.replace("{tmp}", str(tmp_path)) for a in args], "--out", str(out))
+    assert_one_line_error(result, *[w.replace("{tmp}", str(tmp_path)) for w in words])
+    assert not out.exists() and snapshot(tmp_path) == before

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from badinput import assert_one_line_error, run_cli, snapshot
 
 from harness.scoring.judging import CompletionCache
@@ -41,10 +42,18 @@ CASES = {
     "missing local judge model": (["flare_report", "--predictions", REPORT_CSV, "--judge", "hf",
                                    "--judge-option", "model={tmp}/no-such-model"],
                                   ["no-such-model", "--judge lexical"]),
+    "judge device nonsense": (["flare_report", "--predictions", REPORT_CSV, "--judge", "hf",
+                               "--judge-option", "device=nonsense"], ["--judge-option device=nonsense", "cpu"]),
     "VQA scope Global": ("vqa:Global:x/amos_0001.nii.gz", ["Global", "scope"]),
     "VQA ambiguous case id": ("vqa:global:amos_0001.nii.gz", ["amos_0001.nii.gz", "x/amos_0001", "y/amos_0001"]),
     "corrupt judge cache": ("cache", ["line 2", "delete the file"]),
 }
+
+
+if not torch.cuda.is_available():
+    CASES["judge device cuda without CUDA"] = (["flare_report", "--predictions", REPORT_CSV, "--judge", "hf",
+                                                "--judge-option", "device=cuda"],
+                                               ["--judge-option device=cuda", "--judge-option device=cpu"])
 
 
 @pytest.mark.parametrize("name", list(CASES))

@@ -199,3 +199,39 @@ def test_adapter_export_loads_on_its_base_model(checkpoints, plugin_env, monkeyp
     untouched = next(k for k in state if k.endswith("v_proj.weight"))
     assert not torch.equal(state[lora], base[lora])  # the LoRA adapter is merged
     assert torch.equal(state[untouched], base[untouched])
+
+
+@pytest.mark.slow
+def test_a_checkpoint_asking_for_remote_code_is_refused_by_load_model_and_passes_with_the_flag(
+        checkpoints, plugin_env, tmp_path, monkeypatch):
+    """Issue 15, trust boundaries: ``llm_options.trust_remote_code`` in a checkpoint's config.json is refused by
+    `harness.load_model` (as by `harness run`, above); only the user's own switch lets the same folder load."""
+    import harness
+    from harness import plugins, trust
+    from harness.errors import HarnessError
+
+    folder = tmp_path / "ckpt"
+    shutil.copytree(checkpoints["good"], folder)
+    _edit_json("config.json", _llm_remote_code)(folder)
+    before = snapshot(folder)
+    for key, value in plugin_env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.syspath_prepend(str(TRAINING_FIXTURES))
+    plugins.reset()
+    try:
+        with pytest.raises(HarnessError, match=r"sets llm_options\.trust_remote_code.*--trust-remote-code"):
+            harness.load_model(str(folder))
+        trust.allow_remote_code()
+        assert harness.load_model(str(folder)).config.recipe["llm_options"]["trust_remote_code"] is True
+    finally:
+        trust.allow_remote_code(False)
+        plugins.reset()
+    assert snapshot(folder) == before
+
+    args = ["run", "--model", str(folder), "--task", "flare_vqa", "--data", "demo", "--limit", "1",
+            "--set", "max_new_tokens=2"]
+    refused = run_cli(*args, "--out", str(tmp_path / "refused"), env=plugin_env)
+    assert_one_line_error(refused, folder, "llm_options.trust_remote_code", "--trust-remote-code")
+    allowed = run_cli("--trust-remote-code", *args, "--out", str(tmp_path / "allowed"), env=plugin_env)
+    assert allowed.returncode == 0, allowed.stderr
+    assert (tmp_path / "allowed" / "result.json").is_file()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from badinput import assert_one_line_error, run_cli, snapshot
-from runfakes import cli, demo_records, install_fakes
+from runfakes import FakeGenerator, cli, demo_records, install_fakes
 
 FIXTURE_PLUGINS = Path(__file__).resolve().parent / "fixtures" / "plugins"
 
@@ -49,6 +49,8 @@ BAD_OPTIONS = [
     (["--on-bad-case", "raise"], ["--on-bad-case", "raise"]),
     (["--device", "nonsense"], ["--device nonsense"]),
     (["--seed", "-2"], ["--seed"]),
+    (["--seed", str(2**64)], ["--seed", str(2**64)]),
+    (["--set", f"seed={2**64}"], [f"seed={2**64}", f"at most {2**64 - 1}"]),
     (["--task", "flare_vqa,flare_vqa"], ["--task", "each once"]),
     (["--task", "flare_vqq"], ["flare_vqq"]),
     (["--task", "flare_report", "--judge", "lexical", "--judge-option", "bogus=1"], ["--judge-option", "lexical"]),
@@ -239,3 +241,121 @@ def test_a_duplicate_task_name_is_a_warning_and_the_run_uses_the_first_registrat
     assert "Traceback" not in result.stderr and "error:" not in result.stderr
     assert all("dup_task_plugin" in line for line in result.stderr.splitlines()), result.stderr
     assert json.loads((tmp_path / "out" / "result.json").read_text())["task"]["name"] == "flare_vqa"
+
+
+def test_a_full_disk_while_predictions_are_flushed_names_the_file_and_the_rerun_resumes(capsys, demo_json, fakes,
+                                                                                          tmp_path, monkeypatch):
+    """fsync (or write) on a full disk raises OSError without a file name: the line still names predictions.jsonl."""
+    import harness.predictions
+
+    out = tmp_path / "out"
+    args = ["run", "--model", "fake-a", "--task", "flare_vqa", "--data", str(demo_json), "--out", str(out),
+            "--batch-size", "1"]
+    real_fsync, calls = os.fsync, []
+
+    def fsync(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) > 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(fd)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(harness.predictions.os, "fsync", fsync)
+        line = assert_one_line_error(cli(capsys, *args), str(out / "predictions.jsonl"), "No space left on device")
+    kept = (out / "predictions.jsonl").read_text().splitlines()
+    assert kept and all(json.loads(text)["key"] for text in kept)
+    assert "a file" not in line
+
+    assert cli(capsys, *args).returncode == 0
+    keys = [json.loads(text)["key"] for text in (out / "predictions.jsonl").read_text().splitlines()]
+    assert keys[:len(kept)] == [json.loads(text)["key"] for text in kept] and len(keys) == len(set(keys))
+
+
+def test_a_second_run_into_a_folder_being_written_is_refused_and_the_first_finishes(capsys, demo_json, fakes,
+                                                                                    tmp_path):
+    """While the first run is generating, a second `harness run` into its --out is one line and writes nothing;
+    the first then completes with every prediction exactly once."""
+    out = tmp_path / "out"
+    args = ["run", "--model", "fake-a", "--task", "flare_vqa", "--data", str(demo_json), "--out", str(out),
+            "--batch-size", "1", "--quiet"]
+    first = fakes.setdefault("fake-a", FakeGenerator("fake-a"))
+    real_generate, seen = first.generate_all, {}
+
+    def generate_all(task, requests, store, **kwargs):
+        real_generate(task, requests[:2], store, **kwargs)
+        seen["before"] = snapshot(out)
+        seen["second"] = cli(capsys, *args)  # the same command, while the first holds the folder
+        seen["after"] = snapshot(out)
+        real_generate(task, requests[2:], store, **kwargs)
+
+    first.generate_all = generate_all
+    assert cli(capsys, *args).returncode == 0
+    assert_one_line_error(seen["second"], str(out), "another harness run")
+    assert seen["after"] == seen["before"]
+    keys = [json.loads(text)["key"] for text in (out / "predictions.jsonl").read_text().splitlines()]
+    result = json.loads((out / "result.json").read_text())
+    assert len(keys) == len(set(keys)) == len(first.generated) == result["scores"]["n_global"] \
+        + result["scores"]["n_local"]
+
+
+def test_the_default_hf_judge_that_cannot_load_stops_the_run_before_generation(capsys, demo_json, fakes, tmp_path,
+                                                                             monkeypatch):
+    """Issue 16: offline with no local GREEN model, the default judge is refused before any case is generated."""
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    out = tmp_path / "out"
+    result = cli(capsys, "run", "--model", "fake-a", "--task", "flare_report", "--data", str(demo_json), "--out",
+                 str(out), "--quiet")
+    assert_one_line_error(result, "GREEN judge", "--judge lexical")
+    assert not fakes["fake-a"].generated
+    assert not (out / "predictions.jsonl").exists()
+
+
+BAD_MODELS = [
+    ("", ["--model is empty", "harness list models"]),
+    ("{tmp}/weights.bin", ["--model {tmp}/weights.bin", "is a file"]),
+    ("./no-such-checkpoint", ["--model ./no-such-checkpoint", "no such checkpoint folder"]),
+    ("~/no-such-checkpoint-xyz", ["--model ~/no-such-checkpoint-xyz", "no such checkpoint folder"]),
+]
+
+
+@pytest.mark.parametrize(("model", "words"), BAD_MODELS, ids=["empty", "a file", "relative", "home"])
+def test_a_model_argument_that_is_no_checkpoint_is_one_line_and_creates_no_folder(capsys, demo_json, tmp_path, model,
+                                                                                 words):
+    """An empty --model used to load the current folder; a file or a missing path was called an unknown zoo name."""
+    import harness
+    from harness.errors import HarnessError
+
+    (tmp_path / "weights.bin").write_bytes(b"\0" * 8)
+    model = model.replace("{tmp}", str(tmp_path))
+    words = [w.replace("{tmp}", str(tmp_path)) for w in words]
+    out = tmp_path / "out"
+    result = cli(capsys, "run", "--model", model, "--task", "flare_vqa", "--data", str(demo_json), "--out", str(out))
+    assert_one_line_error(result, *words)
+    assert not out.exists()
+    with pytest.raises(HarnessError, match=words[-1]):
+        harness.load_model(model)
+
+
+def test_a_really_read_only_disk_is_one_line_and_the_finished_run_stays_as_it_was(capsys, demo_json, fakes,
+                                                                                 tmp_path):
+    """A tmpfs remounted read-only (tests run as root, so chmod would not bite): a finished --out and a new one."""
+    import shutil
+    import subprocess
+
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if not shutil.which("mount") or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+                                                   capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        args = ["run", "--model", "fake-a", "--task", "flare_vqa", "--data", str(demo_json), "--quiet"]
+        assert cli(capsys, *args, "--out", str(mount / "done")).returncode == 0
+        before = snapshot(mount / "done")
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        for out in (mount / "done", mount / "new"):
+            assert_one_line_error(cli(capsys, *args, "--out", str(out)), str(out), "Read-only file system",
+                                  "writable folder")
+        assert snapshot(mount / "done") == before and not (mount / "new").exists()
+    finally:
+        subprocess.run(["umount", str(mount)], capture_output=True)

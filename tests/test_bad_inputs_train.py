@@ -187,3 +187,29 @@ def test_push_failures_are_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     with pytest.raises(HarnessError, match=message) as caught:
         push.push_folder(tmp_path, "bad id", private=False, revision=None, message="m")
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("model", "words"), [
+    ("", "--model is empty"),
+    ("{tmp}/weights.bin", "is a file"),
+    ("./no-such-checkpoint", "no such checkpoint folder"),
+], ids=["empty", "a file", "missing path"])
+def test_a_model_argument_that_is_no_checkpoint_is_refused_before_training(tmp_path: Path, model: str, words: str):
+    """An empty --model used to be read as the current folder; a file or a missing path as an unknown zoo name."""
+    from harness.errors import HarnessError
+    from harness.training import resolve_run
+
+    (tmp_path / "weights.bin").write_bytes(b"\0")
+    with pytest.raises(HarnessError, match=words):
+        resolve_run(model.replace("{tmp}", str(tmp_path)), task="all", data="demo", out_dir=str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32])
+def test_a_seed_outside_numpys_range_is_refused_before_training(tmp_path: Path, seed: int):
+    """transformers' set_seed seeds numpy, which takes 0 to 2**32 - 1: a traceback once the model had loaded."""
+    from harness.errors import HarnessError
+    from harness.training import resolve_run
+
+    with pytest.raises(HarnessError, match=f"seed {seed}: give a seed from 0 to {2**32 - 1}"):
+        resolve_run("med3dvlm-demo", task="all", data="demo", out_dir=str(tmp_path / "out"), overrides={"seed": seed})

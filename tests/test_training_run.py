@@ -235,3 +235,39 @@ def test_finetune_json_prints_the_training_summary_alone_on_stdout(tiny_env, tmp
     assert main([*args, "--resume"]) == 0  # a finished run: its summary again, and still only JSON
     captured = capsys.readouterr()
     assert json.loads(captured.out) == summary and "nothing to resume" in captured.err
+
+
+@pytest.mark.parametrize(("source", "stored"), [
+    ("tiny-vlm", "tiny-vlm"),                      # a zoo name
+    ("org/model", "org/model"),                    # a hub id
+    ("ckpts/run1", "ckpts/run1"),                  # relative: as given
+    ("/home/me/ckpts/run1", "run1"),               # absolute: the folder's name only
+    ("~/ckpts/run1/", "run1"),
+])
+def test_portable_reference_never_keeps_an_absolute_path(source: str, stored: str):
+    from harness.training.config import portable_reference
+
+    assert portable_reference(source) == stored
+
+
+@pytest.mark.slow
+def test_an_export_from_a_local_folder_records_no_path_of_this_machine(tiny_env, tmp_path: Path):
+    """Issue 15, portable checkpoints: ``finetuned_from``, the adapter's base and the card name the base folder
+    by its name, not by the absolute path it had on the machine that trained."""
+    import harness
+    from harness.training import finetune, resolve_run
+
+    base = tmp_path / "machine-specific" / "tiny-base"
+    model = harness.load_model("tiny-vlm")
+    model.save_pretrained(base)
+    import tiny_vlm_plugin
+
+    tiny_vlm_plugin.TinyLlamaBackend().tokenizer().save_pretrained(base)
+    out = tmp_path / "ft"
+    finetune(resolve_run(str(base), task="flare_vqa", data=tiny_env["data"], out_dir=str(out),
+                         overrides={"max_steps": 1, "merge_lora": False, "gradient_checkpointing": False}))
+    recipe = json.loads((out / "config.json").read_text())["recipe"]
+    assert recipe["extra"]["finetuned_from"] == "tiny-base"
+    assert json.loads((out / "adapter" / "adapter_config.json").read_text())["base_model_name_or_path"] == "tiny-base"
+    for name in ("config.json", "README.md", "adapter/adapter_config.json"):
+        assert str(tmp_path) not in (out / name).read_text(), name

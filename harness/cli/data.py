@@ -27,6 +27,8 @@ def demo_command(out_dir: str, cases: int, seed: int, layout: str) -> None:
 
     if cases < 2:
         raise HarnessError(f"--cases {cases}: the demo set needs at least 2 cases (train and validation)")
+    if seed < 0:
+        raise HarnessError(f"--seed {seed}: give a seed of 0 or more")
     if Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise HarnessError(f"--out {out_dir}: is a file; pass a folder to write the data set into")
     try:

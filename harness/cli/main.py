@@ -91,6 +91,8 @@ def os_error_message(exc: OSError) -> str:
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         return (f"cannot write {path}: {reason}; choose a writable folder (--out, --cache-dir, or HARNESS_CACHE "
                 f"for the cache) and rerun")
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR):
+        return f"cannot create the folder {path}: a file is in the way ({reason}); pass a folder path or move the file"
     return f"{path}: {reason}"
 
 

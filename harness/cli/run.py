@@ -30,7 +30,7 @@ from harness.cli.options import BATCH_SIZE, LIMIT, ON_BAD_CASE, verbosity
 @click.option("--judge", default=None, help="Judge for tasks that need one (default: the task's, e.g. GREEN).")
 @click.option("--judge-option", "judge_options", multiple=True, metavar="KEY=VALUE",
               help="An option of the judge, e.g. batch_size=4 (the judge checks its keys). Repeatable.")
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed for sampled decoding.")
+@click.option("--seed", type=click.IntRange(min=0, max=2**64 - 1), default=None, help="Seed for sampled decoding.")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="max_new_tokens, do_sample, temperature, top_p, top_k, num_beams, decoding=reference, style, "
                    "seed, split, on_bad_case, cache_dir, llm_options.KEY (unknown keys are errors).")

@@ -61,6 +61,8 @@ def score_file(task: Any, predictions: Path, ground_truth: Path | None, make_jud
     from harness.scoring import io
     from harness.scoring.judging import default_cache_dir
 
+    if predictions.is_dir():
+        raise HarnessError(f"--predictions {predictions} is a folder; pass its predictions.jsonl or a reference .csv")
     if not predictions.is_file():
         raise HarnessError(f"predictions file {predictions} does not exist")
     cache_dir = cache_dir or default_cache_dir()

@@ -185,9 +185,10 @@ def preprocess(
     """
     json_path, images, out_dir = Path(json_path), Path(images), Path(out_dir)
     options = _options(size, workers, float16, on_bad_case, progress)
-    records = read_records(json_path)  # a missing or bad records file or image folder leaves no --out behind
+    records = read_records(json_path)  # a bad records file or image folder is refused before --out is created
     if not images.is_dir():
-        raise HarnessError(f"--images {images}: no such folder; pass the folder the case ids of {json_path} are in")
+        state = "is not a folder" if images.exists() else "does not exist"
+        raise HarnessError(f"--images {images}: {state}; pass the folder the case ids of {json_path} resolve against")
     with output_lock(out_dir):
         target = out_dir / f"{json_path.stem}_processed.json"
         return target, _process_file(json_path, records, images, out_dir, target, options)

@@ -48,7 +48,7 @@ from harness.recipe import Recipe, resolve_path
 
 __all__ = [
     "PUBLISHED_MODEL_TYPE", "build_model", "load_checkpoint", "load_model", "load_tokenizer", "published_config",
-    "published_recipe", "read_config", "resolve_recipe", "resolve_source",
+    "published_recipe", "read_config", "refuse_path_that_is_no_checkpoint", "resolve_recipe", "resolve_source",
 ]
 
 VISION_PREFIXES = ("model.vision_tower.", "model.mm_projector.")
@@ -128,13 +128,25 @@ def resolve_source(name_or_path: str, *, llm_options: dict[str, Any] | None = No
         return resolve_recipe(name_or_path, llm_options=llm_options or {})
     if llm_options:
         raise HarnessError(f"--set llm_options.* applies to zoo model names; {name_or_path} carries its own LLM")
-    if Path(name_or_path).is_dir():
+    if Path(name_or_path).is_dir() and name_or_path.strip():
         return Path(name_or_path)
+    refuse_path_that_is_no_checkpoint(name_or_path)
     if _HUB_ID.match(name_or_path):
         hint = "pass a local checkpoint folder instead (download it where there is network)"
         return snapshot(name_or_path, None, hint)
     plugins.registry("models").get(name_or_path)  # raises the did-you-mean error
     raise AssertionError("unreachable")
+
+
+def refuse_path_that_is_no_checkpoint(name: str) -> None:
+    """An empty name, a file, or a path (``./x``, ``/x``, ``~/x``) that does not exist: one line saying so, not
+    the zoo's "unknown model" (and never the current folder for an empty name)."""
+    if not name.strip():
+        raise HarnessError("--model is empty; give a zoo name (harness list models), a checkpoint folder or a hub id")
+    if Path(name).expanduser().is_file():
+        raise HarnessError(f"--model {name}: is a file; pass the checkpoint folder that holds its config.json")
+    if name.startswith((".", "/", "~")):
+        raise HarnessError(f"--model {name}: no such checkpoint folder")
 
 
 def load_model(name_or_path: str, *, dtype: Any = None, device: Any = None,

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, naming_path
 from harness.scoring.green import GreenParse, make_prompt, parse_completion
 
 DEFAULT_JUDGE = "hf"
@@ -140,7 +140,7 @@ class CompletionCache:
             size = self.path.stat().st_size if self.path.exists() else 0
             if size != self._valid:  # another process appended, or a torn tail: re-read, cut the tail
                 self._valid = self._read()
-            with self.path.open("ab") as handle:
+            with naming_path(self.path), self.path.open("ab") as handle:
                 handle.truncate(self._valid)
                 handle.write(data)
                 handle.flush()

@@ -37,6 +37,10 @@ def resolve_run(
 
 def _recipe_of(model: str) -> Any:
     """The recipe of a zoo name, or the one stored in a harness checkpoint's config.json."""
+    from harness.modeling.loading import refuse_path_that_is_no_checkpoint
+
+    if not (Path(model).is_dir() and model.strip()):
+        refuse_path_that_is_no_checkpoint(model)
     if Path(model).is_dir():
         from harness.recipe import Recipe
 

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from harness.training.config import TrainConfig
+from harness.training.config import TrainConfig, portable_reference
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _LICENCE_ID = re.compile(r"^[a-z0-9][a-z0-9.+-]*$")
@@ -58,8 +58,8 @@ def card_text(cfg: TrainConfig, *, recipe: dict[str, Any], base_recipe: dict[str
     rows = [
         ("recipe", f"encoder `{recipe['encoder']}`, projector `{recipe['projector']}`, LLM `{recipe['llm']}`, "
                    f"input {'x'.join(str(s) for s in recipe['input_size'])}"),
-        ("fine-tuned from", f"`{cfg.model}`"),
-        ("data", f"`{cfg.data}`, split `{cfg.split}`, task `{cfg.task}`"),
+        ("fine-tuned from", f"`{portable_reference(cfg.model)}`"),
+        ("data", f"`{portable_reference(cfg.data)}`, split `{cfg.split}`, task `{cfg.task}`"),
         ("LoRA", f"r {cfg.lora_r}, alpha {cfg.lora_alpha}, dropout {cfg.lora_dropout}" if cfg.lora else "off"),
         ("final weights", "LoRA merged" if cfg.merge_lora or not cfg.lora else "adapter (`adapter/`) + trained parts"),
         ("steps", _figure(metrics, "global_step", "d")),

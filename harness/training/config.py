@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
@@ -88,6 +89,14 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def portable_reference(source: str) -> str:
+    """How an exported checkpoint names what it came from (its base model, its data) without a folder of the
+    machine that wrote it: a zoo name, a hub id or a relative path as given; an absolute path by its last
+    part only (``/home/me/ckpts/run1`` -> ``run1``)."""
+    path = Path(source).expanduser()
+    return path.name if path.is_absolute() else source
 
 
 RUN_FIELDS = ("model", "task", "data", "out_dir", "resume")
@@ -171,6 +180,8 @@ def _validate(cfg: TrainConfig) -> None:
         raise HarnessError(f"global_question '{cfg.global_question}' must be 'first' or 'random'")
     if cfg.batch_size < 1 or cfg.grad_accum < 1:
         raise HarnessError("--batch-size and --grad-accum must be at least 1")
+    if not 0 <= cfg.seed < 2**32:
+        raise HarnessError(f"seed {cfg.seed}: give a seed from 0 to {2**32 - 1} (the range numpy's seed accepts)")
     if cfg.max_length < 8:
         raise HarnessError(f"max_length {cfg.max_length} is too short for a prompt and a target")
     if cfg.epochs <= 0 and cfg.max_steps <= 0:

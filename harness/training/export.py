@@ -10,10 +10,11 @@ Final layouts in OUT (every file written to a temporary name first, then renamed
   is loaded on top of the recipe's pretrained LLM.
 
 Both get their own model name (``--name``, by default the output folder's name) with the model they were
-fine-tuned from in ``recipe.extra["finetuned_from"]``, so their results are never filed under the base
-recipe's name, and a Hugging Face model card (``README.md``, `harness.training.card`). The adapter's
-``adapter_config.json`` names the base model in ``base_model_name_or_path``. ``training.json`` (the
-resolved configuration and the final metrics) is written last: it marks the run finished.
+fine-tuned from in ``recipe.extra["finetuned_from"]`` (`portable_reference`: never an absolute path of the
+writing machine), so their results are never filed under the base recipe's name, and a Hugging Face model
+card (``README.md``, `harness.training.card`). The adapter's ``adapter_config.json`` names the base model in
+``base_model_name_or_path``. ``training.json`` (the resolved configuration and the final metrics) is written
+last: it marks the run finished.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 import torch
 
 from harness.training.card import write_card
-from harness.training.config import TrainConfig
+from harness.training.config import TrainConfig, portable_reference
 from harness.training.parts import part_of
 
 PEFT_PREFIX = "base_model.model."
@@ -130,7 +131,7 @@ def export_model(model: torch.nn.Module, tokenizer: Any, cfg: TrainConfig, metri
     base_recipe = base.config.recipe
     extra = {k: v for k, v in base_recipe.get("extra", {}).items() if k != "local_weights"}  # weights are here now
     base.config.recipe = {**base_recipe, "name": model_name(cfg), "weights": None,
-                          "extra": {**extra, "finetuned_from": cfg.model}}
+                          "extra": {**extra, "finetuned_from": portable_reference(cfg.model)}}
     with staging(out_dir) as tmp:
         if cfg.merge_lora or not is_peft:
             merged = model.merge_and_unload() if is_peft else model
@@ -144,7 +145,7 @@ def export_model(model: torch.nn.Module, tokenizer: Any, cfg: TrainConfig, metri
             atomic_save_tensors(_cast(parts, dtype), tmp / "model.safetensors")
             model.save_pretrained(tmp / "adapter", safe_serialization=True)
             (tmp / "adapter" / "README.md").unlink(missing_ok=True)  # peft's model-card template
-            _set_adapter_base(tmp / "adapter" / "adapter_config.json", cfg.model)
+            _set_adapter_base(tmp / "adapter" / "adapter_config.json", portable_reference(cfg.model))
             if dtype is not None:
                 _recast_file(tmp / "adapter" / "adapter_model.safetensors", dtype)
             base.config.save_pretrained(tmp)

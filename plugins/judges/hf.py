@@ -97,6 +97,9 @@ class HFJudge:
                  trust_remote_code: bool = False, batching: str = "default", attn_implementation: str = "sdpa",
                  cache_implementation: str | None = None, generation: str = "padded",
                  max_new_tokens: int | None = None) -> None:
+        from harness.runoptions import check_device
+
+        check_device(device, option="--judge-option device=")  # before a model of several GB loads
         self.model_name = str(model)
         self.revision = revision
         self.device = device
