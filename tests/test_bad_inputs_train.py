@@ -61,7 +61,7 @@ FINETUNE_CASES = {
         ["config-not-json", "not valid JSON"]),
     "a --model folder whose config.json is a list": (
         lambda w: _finetune(w, str(w["root"] / "o-cfg"), model=str(w["root"] / "config-a-list")),
-        ["config-a-list", "JSON object"]),
+        ["config-a-list", "not an object"]),
     "--dry-run of a --model folder whose config.json is not JSON": (
         lambda w: _finetune(w, str(w["root"] / "o-cfg"), "--dry-run", model=str(w["root"] / "config-not-json")),
         ["config-not-json"]),

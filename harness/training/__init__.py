@@ -57,22 +57,9 @@ def _recipe_of(model: str) -> Any:
 
 def checkpoint_config(folder: str | Path) -> dict[str, Any]:
     """The config.json of a checkpoint folder as a dict; a missing or damaged one is a one-line error."""
-    import json
+    from harness.modeling.loading import read_config
 
-    from harness.errors import HarnessError
-
-    config = Path(folder) / "config.json"
-    if not config.is_file():
-        raise HarnessError(f"{folder} has no config.json: pass a zoo name or a harness checkpoint folder")
-    try:
-        raw = json.loads(config.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise HarnessError(f"{config} is not valid JSON ({exc}): pass a zoo name or a harness checkpoint "
-                           f"folder") from None
-    if not isinstance(raw, dict):
-        raise HarnessError(f"{config} must hold a JSON object, not a {type(raw).__name__}: pass a zoo name or a "
-                           f"harness checkpoint folder")
-    return raw
+    return read_config(Path(folder))
 
 
 def finetune(cfg: TrainConfig, *, init: str = "weights", log: Callable[[str], None] = print) -> Path:
