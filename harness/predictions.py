@@ -8,10 +8,8 @@ and line: the store never drops (or truncates away) valid predictions that follo
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -77,25 +75,3 @@ def _parse_line(raw: bytes) -> Prediction:
     if not isinstance(data, dict) or not isinstance(data.get("key"), str):
         raise ValueError("expected a JSON object with a 'key'")
     return Prediction.from_json(data)
-
-
-def write_json_atomic(path: Path, data: object) -> None:
-    """Write JSON to a uniquely named temporary file beside ``path``, then rename it over ``path``: readers
-    never see half a file, and two writers never share a temporary file. On failure (a full disk) the old
-    file is untouched and the temporary file is removed."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"
-    try:
-        with tmp.open("x", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError) and exc.errno is not None:
-            raise OSError(exc.errno, exc.strerror, str(path)) from exc  # name the file, not its temporary
-        raise

@@ -19,8 +19,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from harness.atomic import write_json_atomic
 from harness.errors import HarnessError
-from harness.predictions import write_json_atomic
 
 RUN_FILE = "run.json"
 OUTPUTS = ("predictions.jsonl", "scores.json", "result.json", RUN_FILE)

@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from harness import plugins
+from harness.atomic import write_json_atomic
 from harness.errors import HarnessError
-from harness.predictions import PredictionStore, write_json_atomic
+from harness.predictions import PredictionStore
 from harness.rundir import RunDir
 from harness.runoptions import RunConfig, apply_limit, auto_batch_size, check_device
 from harness.task import Prediction, Request

@@ -196,14 +196,12 @@ def test_full_or_read_only_disk_during_preprocess(tmp_path, capsys, monkeypatch,
 def test_processed_records_file_that_cannot_be_written(tmp_path, capsys, monkeypatch) -> None:
     json_path, images = make_set(tmp_path, 1)
     out = tmp_path / "out"
-    real_write = Path.write_text
+    import harness.atomic
 
-    def failing_write(self, *a, **k):
-        if self.name.endswith(".tmp"):
-            raise OSError(errno.ENOSPC, "simulated")
-        return real_write(self, *a, **k)
+    def failing_fsync(fd: int) -> None:  # the processed records file is the one atomic write preprocess makes
+        raise OSError(errno.ENOSPC, "simulated")
 
-    monkeypatch.setattr(Path, "write_text", failing_write)
+    monkeypatch.setattr(harness.atomic.os, "fsync", failing_fsync)
     result = cli(capsys, "preprocess", "--json", str(json_path), "--images", str(images), "--out", str(out), *SIZE)
     assert_one_line_error(result, str(out / "val_processed.json"), "No space left")
     assert not list(out.glob(".*.tmp")) and not (out / "val_processed.json").exists()

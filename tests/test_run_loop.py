@@ -106,7 +106,7 @@ def test_store_cuts_only_a_torn_last_line(tmp_path):
 def test_atomic_json_writes_use_unique_temporary_files_and_clean_up(tmp_path, monkeypatch):
     import os
 
-    from harness.predictions import write_json_atomic
+    from harness.atomic import write_json_atomic
 
     target = tmp_path / "result.json"
     write_json_atomic(target, {"v": 1})

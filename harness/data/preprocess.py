@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.atomic import write_text_atomic
 from harness.data.images import BadCase, check_on_bad_case, check_volume, read_volume
 from harness.data.layout import find_image_root
 from harness.data.loading import read_records, resolve_data
@@ -89,17 +90,6 @@ def save_atomic(array: np.ndarray, path: Path) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise write_error(path, exc) from None
 
 
 def _work(image: str, target: str, size: tuple[int, ...], float16: bool) -> tuple[str, str] | None:
@@ -275,7 +265,10 @@ def _process_file(json_path: Path, records: list[dict], images: Path, image_out:
     finally:
         bar.close()
         rewritten = [{**r, "case_id": output_name(r["case_id"])} for r in records if r["case_id"] in done]
-        _write_text_atomic(target, json.dumps(rewritten, indent=2) + "\n")
+        try:
+            write_text_atomic(target, json.dumps(rewritten, indent=2) + "\n")
+        except OSError as exc:
+            raise write_error(target, exc) from None
     return errors
 
 

@@ -6,8 +6,8 @@ import json
 import os
 from pathlib import Path
 
+from harness.atomic import write_bytes_atomic
 from harness.errors import HarnessError
-from harness.leaderboard.atomic import write_bytes_atomic
 from harness.leaderboard.boards import make_document
 from harness.leaderboard.cases import CaseView, load_case_views, predictions_path
 from harness.leaderboard.collect import Result, collect

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.atomic import write_bytes_atomic
 from harness.errors import HarnessError
-from harness.leaderboard.atomic import write_bytes_atomic
 from harness.results import read_result
 
 

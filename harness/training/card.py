@@ -81,6 +81,6 @@ def card_text(cfg: TrainConfig, *, recipe: dict[str, Any], base_recipe: dict[str
 
 def write_card(path: Path, cfg: TrainConfig, *, recipe: dict[str, Any], base_recipe: dict[str, Any],
                metrics: dict[str, Any]) -> None:
-    from harness.training.export import atomic_write_text
+    from harness.atomic import write_text_atomic
 
-    atomic_write_text(path, card_text(cfg, recipe=recipe, base_recipe=base_recipe, metrics=metrics))
+    write_text_atomic(path, card_text(cfg, recipe=recipe, base_recipe=base_recipe, metrics=metrics))

@@ -30,6 +30,7 @@ from typing import Any
 
 import torch
 
+from harness.atomic import write_text_atomic
 from harness.training.card import write_card
 from harness.training.config import TrainConfig, portable_reference
 from harness.training.parts import part_of
@@ -58,20 +59,6 @@ def trained_tensors(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> d
         seen.add(ident)
         out[key] = tensor.cpu().contiguous()
     return out
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to a unique temporary file beside ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def model_name(cfg: TrainConfig) -> str:
@@ -151,7 +138,7 @@ def export_model(model: torch.nn.Module, tokenizer: Any, cfg: TrainConfig, metri
             base.config.save_pretrained(tmp)
         write_card(tmp / "README.md", cfg, recipe=base.config.recipe, base_recipe=base_recipe, metrics=metrics)
     summary = {"config": cfg.to_dict(), "metrics": metrics}
-    atomic_write_text(out_dir / "training.json", json.dumps(summary, indent=2, default=str) + "\n")
+    write_text_atomic(out_dir / "training.json", json.dumps(summary, indent=2, default=str) + "\n")
     return out_dir
 
 
@@ -159,7 +146,7 @@ def _set_adapter_base(path: Path, base: str) -> None:
     """peft records the wrapped model's ``name_or_path`` (empty for an assembled model): name the base model."""
     config = json.loads(path.read_text())
     config["base_model_name_or_path"] = base
-    atomic_write_text(path, json.dumps(config, indent=2, sort_keys=True) + "\n")
+    write_text_atomic(path, json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
 def _recast_file(path: Path, dtype: torch.dtype) -> None:

@@ -90,6 +90,6 @@ def check_same_run(out_dir: str | Path, saved: dict[str, Any], wanted: dict[str,
 
 
 def write_fingerprint(out_dir: str | Path, fingerprint: dict[str, Any]) -> None:
-    from harness.training.export import atomic_write_text
+    from harness.atomic import write_text_atomic
 
-    atomic_write_text(Path(out_dir) / FINGERPRINT, json.dumps(fingerprint, indent=2, sort_keys=True) + "\n")
+    write_text_atomic(Path(out_dir) / FINGERPRINT, json.dumps(fingerprint, indent=2, sort_keys=True) + "\n")
