@@ -13,8 +13,8 @@ import pytest
 import SimpleITK as sitk
 import torch
 
-from harness.data.preprocess import process_volume, save_atomic
 from harness.data.resize import resize_volume
+from harness_plugins.tasks.flare.preprocess import process_volume, save_atomic
 
 skimage_transform = pytest.importorskip("skimage.transform")
 SHAPE, SIZE = (120, 512, 512), (128, 256, 256)

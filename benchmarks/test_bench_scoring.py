@@ -14,9 +14,9 @@ import hashlib
 from pathlib import Path
 
 from harness.scoring.green import format_completion, split_prompt
-from harness.scoring.io import read_report_csv
 from harness.scoring.judging import GreenScorer
-from harness.scoring.report import parse_organs, score_reports
+from harness_plugins.tasks.flare.files import read_report_csv
+from harness_plugins.tasks.flare.report import parse_organs, score_reports
 
 FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "scoring" / "flare_report" / "generated.csv"
 

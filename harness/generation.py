@@ -176,7 +176,7 @@ def weights_identity(requested: str, recipe: Recipe) -> dict[str, str]:
     from harness.recipe import resolve_path
 
     local = Path(requested)
-    shipped = resolve_path(recipe.extra.get("local_weights"))
+    shipped = resolve_path(recipe.local_weights)
     if local.is_dir():
         files = sorted(local.rglob("*.safetensors"))
         return {"weights": str(local), "sha256": sha256_files(files) if files else "none"}

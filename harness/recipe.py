@@ -29,6 +29,10 @@ Splice = Literal["published", "placeholder"]
 ``placeholder``: replace the ``<im_patch>`` placeholder tokens themselves."""
 
 
+LOAD_FIELDS = ("vocab_size", "image_token_id", "local_weights", "parts_weights", "init_seed", "finetuned_from")
+"""Recipe fields that older saved configs kept under ``extra``."""
+
+
 @dataclass
 class Recipe:
     """Everything that defines a zoo model. Serialised into the harness checkpoint's config."""
@@ -57,7 +61,20 @@ class Recipe:
     paper: str | None = None
     training: dict[str, Any] = field(default_factory=dict)
     """Fine-tuning defaults (LoRA, trainable parts, optimiser) used by `harness finetune`."""
+    vocab_size: int | None = None
+    """The LLM's vocabulary after the image token is added (None: the LLM config's own)."""
+    image_token_id: int | None = None
+    """Id of `image_token` (None: the last id of the vocabulary)."""
+    local_weights: str | None = None
+    """A folder (or ``package:`` path, see `resolve_path`) with trained weights over the parts' own."""
+    parts_weights: str | None = None
+    """Hub id or folder whose vision tower and projector weights initialise those parts."""
+    init_seed: int | None = None
+    """Seed for freshly initialised parts, so an untrained baseline is reproducible."""
+    finetuned_from: str | None = None
+    """The model a fine-tuned export started from (a zoo name, hub id or folder name; never a local path)."""
     extra: dict[str, Any] = field(default_factory=dict)
+    """Free-form notes a plugin keeps with its recipe; loading reads none of it."""
 
     def replace(self, **changes: Any) -> Recipe:
         return dataclasses.replace(self, **changes)
@@ -72,6 +89,11 @@ class Recipe:
     def from_dict(cls, data: dict[str, Any]) -> Recipe:
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
+        extra = dict(values.get("extra") or {})
+        for key in LOAD_FIELDS:  # configs saved before these were fields kept them in ``extra``
+            if key in extra:
+                values.setdefault(key, extra.pop(key))
+        values["extra"] = extra
         if "input_size" in values:
             values["input_size"] = tuple(values["input_size"])
         if "hu_windows" in values:
@@ -103,7 +125,7 @@ def _brief(options: dict[str, Any]) -> str:
 
 
 def resolve_path(value: str | os.PathLike[str] | None) -> Path | None:
-    """A folder named in a recipe (``extra["local_weights"]``, ``extra["parts_weights"]``...).
+    """A folder named in a recipe (``local_weights``, ``parts_weights``).
 
     ``package:PKG/sub/dir`` lies inside the installed package PKG, so a recipe saved into a checkpoint's
     config names the same folder on every machine; anything else is a filesystem path as given."""

@@ -49,11 +49,14 @@ class Distributed:
 
 
 def build_requests(task: Any, cases: Sequence[Any], *, style: str, image_tokens: str, tokenizer: Any,
-                   decoding: dict[str, Any]) -> list[Request]:
+                   decoding: dict[str, Any], reference: bool = False) -> list[Request]:
+    """Every case's requests, each decoding as its scope declares (the reference scripts' way with
+    ``reference``), then ``decoding`` over it."""
     requests: list[Request] = []
     for case in cases:
         for request in task.requests(case, style=style, image_tokens=image_tokens, tokenizer=tokenizer):
-            request.decoding = {**request.decoding, **decoding}
+            base = task.decoding_for(request.scope, reference=True) if reference else request.decoding
+            request.decoding = {**base, **decoding}
             requests.append(request)
     keys = [r.key for r in requests]
     if len(set(keys)) != len(keys):
@@ -73,12 +76,9 @@ def batches(requests: Sequence[Request], size: int) -> Iterator[list[Request]]:
         yield batch
 
 
-def decoding_overrides(task: Any, config: RunConfig) -> dict[str, Any]:
-    """What ``--set`` changes in the task's decoding: the reference decoding (if asked), then the overrides."""
-    base = dict(getattr(task, "reference_decoding", {}) or {}) if config.reference_decoding else {}
-    if config.reference_decoding and not base:
+def check_reference_decoding(task: Any, config: RunConfig) -> None:
+    if config.reference_decoding and not task.reference_decoding:
         raise HarnessError(f"--set decoding=reference: task '{task.name}' declares no reference decoding")
-    return {**base, **config.decoding}
 
 
 def decoding_by_scope(requests: Sequence[Request], seed: int | None) -> dict[str, Any]:
@@ -111,6 +111,7 @@ def preflight(config: RunConfig) -> tuple[Any, Any]:
     check_device(config.device)
     _check_model_name(config.model)
     task = plugins.registry("tasks").create(config.task)
+    check_reference_decoding(task, config)
     return task, make_judge(task, config.judge, config.judge_options)
 
 
@@ -123,12 +124,12 @@ def run(config: RunConfig, *, progress: bool = True, generator: Any = None) -> d
     with RunDir(config.resolved_out_dir(), rank=dist.rank) as folder:
         if not config.overwrite and config.model in plugins.registry("models"):  # before minutes of loading
             folder.expect("model.name", plugins.registry("models").create(config.model).name or config.model)
-        cases, data_info = load_data(config.data or getattr(task, "default_data", None), config.split, config.limit)
+        cases, data_info = load_data(task, config.data or task.default_data, config.split, config.limit)
         if generator is None:
             generator = load_generator(config)
         requests = build_requests(task, cases, style=config.style or generator.recipe.prompt_style,
                                   image_tokens=generator.image_tokens, tokenizer=generator.tokenizer,
-                                  decoding=decoding_overrides(task, config))
+                                  decoding=config.decoding, reference=config.reference_decoding)
         requests.sort(key=lambda r: (len(r.prompt), r.key))
         decoding = decoding_by_scope(requests, config.seed)
         model_info = generator.model_info(config.model)
@@ -275,15 +276,13 @@ def case_ids_sha256(case_ids: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(sorted(case_ids)).encode()).hexdigest()
 
 
-def load_data(data: str | None, split: str | None, limit: int | float | None) -> tuple[list[Any], dict[str, Any]]:
-    """The cases asked for and the data identity (`harness.data.load_data`: name, split used, hub id and
-    revision, sha256 of the record files), with the case ids asked for and whether ``limit`` cut the list
-    (``partial``)."""
-    from harness.data import load_data as load_records
-
+def load_data(task: Any, data: str | None, split: str | None,
+              limit: int | float | None) -> tuple[list[Any], dict[str, Any]]:
+    """The cases asked for and the data identity (`Task.load_data`: name, split used, hub id and revision,
+    sha256 of the record files), with the case ids asked for and whether ``limit`` cut the list (``partial``)."""
     if data is None:
-        raise HarnessError("no data: pass --data DIR, a JSON file, 'demo', or a hub data set id")
-    loaded = load_records(data, split=split)
+        raise HarnessError(f"no data: task '{task.name}' has no default data set; pass --data")
+    loaded = task.load_data(data, split=split)
     cases = apply_limit(loaded.cases, limit)
     info = {
         **loaded.identity,

@@ -41,8 +41,8 @@ from harness import plugins
 from harness.errors import HarnessError, UnavailableError
 
 if TYPE_CHECKING:
-    from harness.data.records import Case
     from harness.task import Request
+    from harness_plugins.tasks.flare.records import Case
 
 __all__ = [
     "DEFAULT_IN_SHAPES",
@@ -245,7 +245,7 @@ def check_judge(judge: Any, prompts: Sequence[str] | None = None, **options: Any
 
 def example_case() -> Case:
     """A small FLARE record with findings, an impression, global and local VQA (a chain of two)."""
-    from harness.data.records import Case
+    from harness_plugins.tasks.flare.records import Case
 
     return Case.from_json({
         "case_id": "amos_0001.nii.gz",

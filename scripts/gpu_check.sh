@@ -43,7 +43,8 @@ import torch
 
 import harness
 from harness import plugins
-from harness.data import load_cases, prepare_image
+from harness.data import prepare_image
+from harness_plugins.tasks.flare.loading import load_cases
 from harness.modeling.loading import load_tokenizer
 
 work, batch = Path(sys.argv[1]), int(sys.argv[2])

@@ -11,7 +11,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from harness.data.demo import generate_demo
+from harness_plugins.tasks.flare.demo import generate_demo
 
 
 def fake_hub_dataset(cache: Path, repo_id: str, *, layout: str, cases: int = 6, seed: int = 11) -> Path:

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from harness.data.demo import generate_demo
 from harness.recipe import Recipe
 from harness.task import Prediction
+from harness_plugins.tasks.flare.demo import generate_demo
 
 
 class FakeTokenizer:

@@ -15,7 +15,7 @@ from badinput import assert_one_line_error, run_cli, snapshot
 
 from harness.cli import main
 from harness.data import BadCase, prepare_image
-from harness.data.preprocess import LOCK_NAME, preprocess
+from harness_plugins.tasks.flare.preprocess import LOCK_NAME, preprocess
 
 SIZE = ("--size", "4", "8", "8")
 
@@ -276,7 +276,7 @@ def test_run_skips_nan_and_all_nan_volumes_and_lists_them(tmp_path: Path) -> Non
 
 
 def test_demo_cache_that_cannot_be_written(tmp_path: Path, capsys, monkeypatch) -> None:
-    import harness.data.demo as demo
+    import harness_plugins.tasks.flare.demo as demo
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "simulated")

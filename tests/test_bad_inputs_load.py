@@ -161,7 +161,7 @@ def _two_distributions_registering(site: Path, name: str) -> None:
         (info / "entry_points.txt").write_text(f"[harness]\n{dist} = hbl_{dist}\n")
         (site / f"hbl_{dist}.py").write_text(
             "from harness import hookimpl\n\n\n@hookimpl\ndef register_tasks(register):\n"
-            f"    register({name!r}, 'harness_plugins.tasks.flare:FlareVQATask')\n"
+            f"    register({name!r}, 'harness_plugins.tasks.flare.tasks:FlareVQATask')\n"
         )
 
 

@@ -17,7 +17,7 @@ FIXTURE = Path(__file__).resolve().parent / "fixtures" / "training"
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Demo data, the tiny test model's plugin environment, and folders in the states the cases need."""
-    from harness.data.demo import generate_demo
+    from harness_plugins.tasks.flare.demo import generate_demo
 
     root = tmp_path_factory.mktemp("bad-train")
     env = {"HARNESS_PLUGINS": "tiny_vlm_plugin", "TINY_VLM_DIR": str(root / "tokenizer"),

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli.main import main
-from harness.data.demo import generate_demo
+from harness_plugins.tasks.flare.demo import generate_demo
 
 
 def test_data_check_json_reports_identity_counts_and_no_missing_image(tmp_path: Path, capsys) -> None:
@@ -24,7 +24,7 @@ def test_data_check_json_reports_identity_counts_and_no_missing_image(tmp_path: 
 
 
 def test_data_check_json_lists_missing_images_and_exits_1(tmp_path: Path, capsys) -> None:
-    from harness.data.loading import load_data
+    from harness_plugins.tasks.flare.loading import load_data
 
     root = generate_demo(tmp_path / "demo", cases=9, seed=1)
     image = load_data(str(root), split="validation").cases[-1].image  # not a file's first case: that one locates

@@ -10,9 +10,9 @@ import pytest
 from harness import plugins
 from harness.cli.main import main
 from harness.errors import HarnessError
-from harness.scoring.io import read_report_csv
 from harness.scoring.judging import GreenScorer
-from harness.scoring.report import score_reports
+from harness_plugins.tasks.flare.files import read_report_csv
+from harness_plugins.tasks.flare.report import score_reports
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scoring"
 VQA_CSV = str(FIXTURES / "flare_vqa" / "predictions.csv")

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from harness.data import BadCase, Case, collate_images, image_loader, prepare_image, read_volume
+from harness.data import BadCase, collate_images, image_loader, prepare_image, read_volume
 from harness.errors import HarnessError
+from harness_plugins.tasks.flare.records import Case
 
 
 def nifti(path: Path, data: np.ndarray, spacing=(1.5, 0.8, 0.8)) -> Path:

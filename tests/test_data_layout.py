@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from hubcache import fake_hub_dataset
 
-from harness.data import data_identity, find_dataset, load_cases, load_data
-from harness.data.demo import generate_demo
-from harness.data.layout import root_candidates
 from harness.errors import HarnessError
+from harness_plugins.tasks.flare.catalog import find_dataset
+from harness_plugins.tasks.flare.demo import generate_demo
+from harness_plugins.tasks.flare.layout import root_candidates
+from harness_plugins.tasks.flare.loading import data_identity, load_cases, load_data
 
 RECORD = {"case_id": "amos_0001.nii.gz", "findings": {"liver": "Normal."}}
 

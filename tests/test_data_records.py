@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.data import load_cases
 from harness.errors import HarnessError
+from harness_plugins.tasks.flare.loading import load_cases
 
 GOOD = {
     "case_id": "amos_0001.nii.gz",

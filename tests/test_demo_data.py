@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from harness.cli import main
-from harness.data import load_cases, read_volume
-from harness.data.demo import ABDOMEN_LABELS, CHEST_LABELS, SHAPE, generate_demo
+from harness.data import read_volume
+from harness_plugins.tasks.flare.demo import ABDOMEN_LABELS, CHEST_LABELS, SHAPE, generate_demo
+from harness_plugins.tasks.flare.loading import load_cases
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +115,7 @@ def test_demo_keyword_content_is_unchanged(monkeypatch: pytest.MonkeyPatch, tmp_
 
 
 def test_an_older_demo_cache_is_replaced_whole(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from harness.data.demo import ensure_demo
+    from harness_plugins.tasks.flare.demo import ensure_demo
 
     old = tmp_path / "demo"
     (old / "validation" / "images").mkdir(parents=True)

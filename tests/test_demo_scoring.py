@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from harness import plugins
-from harness.data import load_cases
-from harness.data.demo import generate_demo
 from harness.task import Prediction
 from harness.testing import example_tokenizer
+from harness_plugins.tasks.flare.demo import generate_demo
+from harness_plugins.tasks.flare.loading import load_cases
 
 
 @pytest.fixture(scope="module")

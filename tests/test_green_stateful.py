@@ -6,7 +6,7 @@ import pytest
 
 from harness.scoring.green import OfficialGreenState, parse_completion, split_prompt, switches_to_numbered
 from harness.scoring.judging import GreenScorer
-from harness.scoring.report import score_reports
+from harness_plugins.tasks.flare.report import score_reports
 
 NUMBERED = "[Clinically Significant Errors]:\n(1) False report: 1. x\n\n[Matched Findings]:\n2. a; b"
 LETTERED = ("[Clinically Significant Errors]:\n(a) False report of a finding in the candidate: 1. x\n"

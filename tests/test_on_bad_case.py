@@ -12,9 +12,9 @@ from badinput import assert_one_line_error
 
 from harness.cli.main import main
 from harness.data.dataset import image_loader
-from harness.data.preprocess import preprocess
-from harness.data.records import Case
 from harness.errors import HarnessError
+from harness_plugins.tasks.flare.preprocess import preprocess
+from harness_plugins.tasks.flare.records import Case
 
 
 def _cli(capsys: pytest.CaptureFixture, *args: str) -> subprocess.CompletedProcess:

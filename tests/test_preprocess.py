@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from harness.cli import main
-from harness.data.preprocess import preprocess, process_volume
 from harness.data.resize import resize_volume
+from harness_plugins.tasks.flare.preprocess import preprocess, process_volume
 
 skimage_transform = pytest.importorskip("skimage.transform")
 
@@ -135,10 +135,10 @@ def test_cli_with_workers(tmp_path: Path) -> None:
 
 
 def test_a_data_set_split_is_processed_into_the_same_layout(tmp_path: Path) -> None:
-    from harness.data import load_data
-    from harness.data.demo import generate_demo
-    from harness.data.preprocess import preprocess_data
     from harness.errors import HarnessError
+    from harness_plugins.tasks.flare.demo import generate_demo
+    from harness_plugins.tasks.flare.loading import load_data
+    from harness_plugins.tasks.flare.preprocess import preprocess_data
 
     data = generate_demo(tmp_path / "flare", cases=4, seed=2)
     out = tmp_path / "processed"

@@ -10,9 +10,9 @@ import pytest
 
 from harness import hookimpl, plugins
 from harness.scoring.green import format_completion, split_prompt
-from harness.scoring.io import read_report_csv
 from harness.scoring.judging import GreenScorer
-from harness.scoring.report import parse_organs, score_reports
+from harness_plugins.tasks.flare.files import read_report_csv
+from harness_plugins.tasks.flare.report import parse_organs, score_reports
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scoring" / "flare_report"
 

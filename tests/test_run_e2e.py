@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.data.demo import generate_demo
 from harness.results import validate_result
+from harness_plugins.tasks.flare.demo import generate_demo
 
 pytestmark = pytest.mark.slow
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from harness import plugins
-from harness.data.records import Case
 from harness.errors import HarnessError
+from harness_plugins.tasks.flare.records import Case
 
 
 class QwenStyleTokenizer:

@@ -103,7 +103,7 @@ def test_the_fingerprint_catches_computing_settings_and_ignores_bookkeeping():
 
 
 def test_the_data_digest_covers_the_records_not_where_the_images_are():
-    from harness.data.records import Case
+    from harness_plugins.tasks.flare.records import Case
 
     one = Case(case_id="a.nii.gz", findings={"liver": "normal"}, image=Path("/x/a.nii.gz"))
     moved = Case(case_id="a.nii.gz", findings={"liver": "normal"}, image=Path("/y/a.nii.gz"))

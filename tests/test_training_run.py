@@ -37,7 +37,7 @@ def tiny_env(tmp_path_factory: pytest.TempPathFactory):
     plugins.reset()
     import tiny_vlm_plugin
 
-    from harness.data.demo import generate_demo
+    from harness_plugins.tasks.flare.demo import generate_demo
 
     tiny_vlm_plugin.ensure_tokenizer()
     data = generate_demo(root / "data", cases=6, seed=11)
@@ -125,7 +125,7 @@ def test_a_torn_resume_reproduces_the_uninterrupted_run_bit_for_bit(tiny_env, tm
 
     model = harness.load_model(str(whole))  # the harness layout: config.json with the recipe, merged weights
     assert model.config.recipe["name"] == "whole"  # its own name (the folder's), not the base recipe's
-    assert model.config.recipe["extra"]["finetuned_from"] == "tiny-vlm"
+    assert model.config.recipe["finetuned_from"] == "tiny-vlm"
     ids = torch.tensor([[5, 6] + [model.config.image_token_id] * model.num_image_tokens + [7, 8]])
     logits = model(input_ids=ids, images=torch.rand(1, 1, 32, 64, 64)).logits
     assert logits.shape[:2] == ids.shape and torch.isfinite(logits).all()
@@ -267,7 +267,7 @@ def test_an_export_from_a_local_folder_records_no_path_of_this_machine(tiny_env,
     finetune(resolve_run(str(base), task="flare_vqa", data=tiny_env["data"], out_dir=str(out),
                          overrides={"max_steps": 1, "merge_lora": False, "gradient_checkpointing": False}))
     recipe = json.loads((out / "config.json").read_text())["recipe"]
-    assert recipe["extra"]["finetuned_from"] == "tiny-base"
+    assert recipe["finetuned_from"] == "tiny-base"
     assert json.loads((out / "adapter" / "adapter_config.json").read_text())["base_model_name_or_path"] == "tiny-base"
     for name in ("config.json", "README.md", "adapter/adapter_config.json"):
         assert str(tmp_path) not in (out / name).read_text(), name

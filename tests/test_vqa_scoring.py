@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.data.records import Case
 from harness.errors import HarnessError
-from harness.scoring.io import read_predictions_jsonl, read_records, read_vqa_csv
-from harness.scoring.vqa import canonical_case_id, chains, global_row_score, local_row_score, score_vqa
 from harness.task import Prediction
+from harness_plugins.tasks.flare.files import read_predictions_jsonl, read_records, read_vqa_csv
+from harness_plugins.tasks.flare.records import Case
+from harness_plugins.tasks.flare.vqa import canonical_case_id, chains, global_row_score, local_row_score, score_vqa
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scoring" / "flare_vqa"
 

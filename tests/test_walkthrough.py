@@ -9,7 +9,7 @@ import pytest
 from badinput import assert_one_line_error
 
 from harness.cli.main import main
-from harness.data.demo import generate_demo
+from harness_plugins.tasks.flare.demo import generate_demo
 
 
 def _cli(capsys: pytest.CaptureFixture, *args: str) -> subprocess.CompletedProcess:

@@ -23,7 +23,7 @@ def tiny_overrides(name: str) -> dict:
     input_size = (32, 64, 64) if recipe.encoder.startswith("dcformer") else (16, 32, 32)
     return {
         "llm": "hf", "llm_options": {"model_id": f"tiny-{family}", "config": {"model_type": family, **TINY}},
-        "extra": {"vocab_size": 96, "image_token_id": IMAGE_TOKEN, "local_weights": None, "parts_weights": None},
+        "vocab_size": 96, "image_token_id": IMAGE_TOKEN, "local_weights": None, "parts_weights": None,
         "input_size": input_size,
     }
 
@@ -99,4 +99,4 @@ def test_zoo_recipes_name_no_folder_of_this_machine():
         found = [s for s in strings(plugins.registry("models").create(name).to_dict()) if Path(s).is_absolute()]
         assert not found, (name, found)
     demo = plugins.registry("models").create("med3dvlm-demo")
-    assert (resolve_path(demo.extra["local_weights"]) / "adapter" / "adapter_config.json").is_file()
+    assert (resolve_path(demo.local_weights) / "adapter" / "adapter_config.json").is_file()

@@ -74,7 +74,7 @@ def report_text(rng: random.Random, words: int) -> str:
 def flare_case(questions: int, seed: int = 0) -> Any:
     """A FLARE validation-shaped case: findings, one multi-label global question with 20 choices, other
     global questions, and local chains (root + two follow-ups), ``questions`` VQA requests in all."""
-    from harness.data.records import Case, GlobalQuestion, LocalQuestion
+    from harness_plugins.tasks.flare.records import Case, GlobalQuestion, LocalQuestion
 
     rng = random.Random(seed)
     findings = {organ: report_text(rng, 18) for organ in ("liver", "gallbladder", "spleen", "pancreas", "kidney")}

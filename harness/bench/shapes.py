@@ -87,7 +87,7 @@ def tiny() -> Shapes:
             "encoder": "dcformer-nano",
             "input_size": (64, 64, 64),
             "llm_options": {"config": llm_config},
-            "extra": {"vocab_size": TINY_QWEN2["vocab_size"]},
+            "vocab_size": TINY_QWEN2["vocab_size"],
         },
         judge_config={**GREEN_RADLLAMA2_7B, **TINY_LLAMA},
         vision_batches=(1, 2),

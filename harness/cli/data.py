@@ -23,7 +23,7 @@ def data_group() -> None:
               help="Published file names: FLARE 2025's 'CT-RATE-Tr .json' (with a space) or FLARE 2026's.")
 def demo_command(out_dir: str, cases: int, seed: int, layout: str) -> None:
     """Write the synthetic FLARE-format demo data set, in the published FLARE layout."""
-    from harness.data.demo import generate_demo
+    from harness_plugins.tasks.flare.demo import generate_demo
 
     if cases < 2:
         raise HarnessError(f"--cases {cases}: the demo set needs at least 2 cases (train and validation)")
@@ -34,7 +34,7 @@ def demo_command(out_dir: str, cases: int, seed: int, layout: str) -> None:
     try:
         root = generate_demo(out_dir, cases=cases, seed=seed, layout=layout)
     except OSError as exc:
-        from harness.data.preprocess import write_error
+        from harness_plugins.tasks.flare.preprocess import write_error
 
         raise write_error(Path(exc.filename or out_dir), exc) from None
     click.echo(f"demo data set: {root} ({cases} cases, seed {seed}); use it with --data {root}")
@@ -51,7 +51,7 @@ def check_command(data: str, split: str, as_json: bool) -> None:
     DATA is a folder, a JSON file, a data set name (`harness list datasets`) or a Hub id.
     With --json a missing image is listed in the report (`"ok": false`) and the exit status is 1.
     """
-    from harness.data.loading import load_data
+    from harness_plugins.tasks.flare.loading import load_data
 
     loaded = load_data(data, split=split)
     cases = loaded.cases

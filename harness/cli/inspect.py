@@ -17,7 +17,7 @@ from harness.registry import KINDS
 
 SHOW_KINDS = tuple(kind[:-1] for kind in KINDS)
 DATASETS = "datasets"
-"""Listed after the component kinds: the named data sets ``--data`` accepts (harness.data.catalog)."""
+"""Listed after the component kinds: the named data sets ``--data`` accepts (harness_plugins.tasks.flare.catalog)."""
 LIST_KINDS = (*KINDS, DATASETS)
 
 
@@ -36,7 +36,7 @@ def _rows(kind: str, pattern: str | None) -> list[dict[str, Any]]:
     if kind == DATASETS:
         import fnmatch
 
-        from harness.data.catalog import dataset_rows
+        from harness_plugins.tasks.flare.catalog import dataset_rows
 
         return [row for row in dataset_rows() if pattern is None or fnmatch.fnmatch(row["name"], pattern)]
     registry = plugins.registry(kind)

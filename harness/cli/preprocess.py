@@ -1,4 +1,4 @@
-"""`harness preprocess`: the reference preprocessing, faster (see harness.data.preprocess)."""
+"""`harness preprocess`: the reference preprocessing, faster (see harness_plugins.tasks.flare.preprocess)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def preprocess_command(
       harness preprocess --data FLARE-MedFM/FLARE26-MLLM-3D --split validation --out processed/ --workers 4
       harness preprocess --json val.json --images imagesVal/ --out processed/
     """
-    from harness.data.preprocess import preprocess, preprocess_data
+    from harness_plugins.tasks.flare.preprocess import preprocess, preprocess_data
 
     progress = verbosity() >= 0 and sys.stderr.isatty()  # progress bars only on a terminal
     options = dict(size=size, workers=workers, float16=float16, on_bad_case=on_bad_case, progress=progress)

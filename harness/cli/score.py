@@ -58,8 +58,8 @@ def score_command(task_name: str, predictions: str, ground_truth: str | None, ju
 def score_file(task: Any, predictions: Path, ground_truth: Path | None, make_judge: Any,
                cache_dir: Path | None, *, local_separator: str = "|") -> dict[str, Any]:
     """Scores for one predictions file; ``make_judge()`` is called only when reports are scored."""
-    from harness.scoring import io
     from harness.scoring.judging import default_cache_dir
+    from harness_plugins.tasks.flare import files as io
 
     if predictions.is_dir():
         raise HarnessError(f"--predictions {predictions} is a folder; pass its predictions.jsonl or a reference .csv")
@@ -75,10 +75,10 @@ def score_file(task: Any, predictions: Path, ground_truth: Path | None, make_jud
             )
         if kind == "flare_report":
             from harness.scoring.judging import GreenScorer
-            from harness.scoring.report import score_reports
+            from harness_plugins.tasks.flare.report import score_reports
 
             return score_reports(io.read_report_csv(predictions), GreenScorer(make_judge(), cache_dir=cache_dir))
-        from harness.scoring.vqa import score_vqa
+        from harness_plugins.tasks.flare.vqa import score_vqa
 
         return score_vqa(io.read_vqa_csv(predictions), io.read_records(_require_truth(ground_truth, kind)),
                          local_separator=local_separator)
@@ -94,7 +94,7 @@ def score_file(task: Any, predictions: Path, ground_truth: Path | None, make_jud
 
 
 def _csv_kind(path: Path, columns: list[str]) -> str:
-    from harness.scoring.io import REPORT_COLUMNS, VQA_COLUMNS
+    from harness_plugins.tasks.flare.files import REPORT_COLUMNS, VQA_COLUMNS
 
     for kind, wanted in (("flare_report", REPORT_COLUMNS), ("flare_vqa", VQA_COLUMNS)):
         if set(wanted) <= set(columns):

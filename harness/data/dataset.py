@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from harness.data.images import BadCase, check_on_bad_case, prepare_image
-from harness.data.records import Case
+from harness_plugins.tasks.flare.records import Case
 
 
 def train_augmentation() -> Callable[[torch.Tensor], torch.Tensor]:

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from harness.data.records import Case, guess_domain
 from harness.errors import HarnessError
+from harness_plugins.tasks.flare.records import Case, guess_domain
 
 if TYPE_CHECKING:
     import torch

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.leaderboard.collect import Result
-from harness.scoring.vqa import canonical_case_id
 from harness.task import Prediction
+from harness_plugins.tasks.flare.vqa import canonical_case_id
 
 SUFFIX = ".predictions.jsonl"
 GRADES = ("correct", "partly", "wrong")
@@ -113,7 +113,7 @@ class CaseView:
 
 
 def _report_case(case_id: str, entry: Any, rows: list[dict[str, Any]]) -> CaseView:
-    from harness.scoring.report import parse_organs
+    from harness_plugins.tasks.flare.report import parse_organs
 
     organs = entry.get("organs", {}) if isinstance(entry, dict) else {}
     score = entry.get("score") if isinstance(entry, dict) else entry

@@ -16,8 +16,8 @@ Layouts read:
 
 A recipe without full trained weights (``weights=None``) loads its LLM's pretrained weights through the
 LLM backend, adds ``<im_patch>`` to the tokenizer and resizes the embeddings as the reference does (new
-rows = mean of the old ones), then reads ``extra["parts_weights"]`` (vision tower and projector) and
-``extra["local_weights"]``: a folder with ``model.safetensors`` (any subset of the model's keys) and an
+rows = mean of the old ones), then reads ``parts_weights`` (vision tower and projector) and
+``local_weights``: a folder with ``model.safetensors`` (any subset of the model's keys) and an
 optional peft LoRA ``adapter/`` that is merged. Recipe paths may be ``package:PKG/sub/dir``
 (`harness.recipe.resolve_path`), so that a saved config names no folder of the machine that wrote it.
 
@@ -91,12 +91,12 @@ def llm_backend(recipe: Recipe) -> Any:
 
 
 def model_config(recipe: Recipe, text_config: PretrainedConfig | None = None) -> Med3DVLMConfig:
-    """The model config of a recipe; the vocabulary size (after ``<im_patch>``) comes from ``extra["vocab_size"]``."""
+    """The model config of a recipe; the vocabulary size (after ``<im_patch>``) comes from ``recipe.vocab_size``."""
     text_config = text_config if text_config is not None else llm_backend(recipe).config()
-    vocab_size = recipe.extra.get("vocab_size")
+    vocab_size = recipe.vocab_size
     if vocab_size is not None:
         text_config.vocab_size = int(vocab_size)
-    image_token_id = recipe.extra.get("image_token_id", text_config.vocab_size - 1)
+    image_token_id = recipe.image_token_id if recipe.image_token_id is not None else text_config.vocab_size - 1
     return Med3DVLMConfig(recipe=recipe.to_dict(), text_config=text_config, image_token_id=image_token_id,
                           components=component_origins(recipe))
 
@@ -334,14 +334,13 @@ def _load_from_parts(recipe: Recipe, dtype: torch.dtype | None) -> PreTrainedMod
     tokenizer = backend.tokenizer()
     image_token_id = add_image_token(tokenizer, recipe.image_token)
     _resize_like_reference(lm, len(tokenizer))
-    config = model_config(recipe.replace(extra={**recipe.extra, "vocab_size": len(tokenizer),
-                                                "image_token_id": image_token_id}), lm.config)
-    if "init_seed" in recipe.extra:  # fresh parts, reproducibly (e.g. an untrained baseline)
-        torch.manual_seed(int(recipe.extra["init_seed"]))
+    config = model_config(recipe.replace(vocab_size=len(tokenizer), image_token_id=image_token_id), lm.config)
+    if recipe.init_seed is not None:  # fresh parts, reproducibly (e.g. an untrained baseline)
+        torch.manual_seed(int(recipe.init_seed))
     model = Med3DVLMForCausalLM(config, language_model=lm)
-    if recipe.extra.get("parts_weights"):
-        _load_subset(model, _weights_folder(recipe.extra["parts_weights"], recipe), VISION_PREFIXES)
-    local = resolve_path(recipe.extra.get("local_weights"))
+    if recipe.parts_weights:
+        _load_subset(model, _weights_folder(recipe.parts_weights, recipe), VISION_PREFIXES)
+    local = resolve_path(recipe.local_weights)
     if local is not None and local.is_dir():
         model = _load_local_weights(model, local)
     elif local:

@@ -21,10 +21,10 @@ from torch.utils.data import Dataset
 from transformers import TrainerCallback
 
 from harness.data.dataset import CaseImages, train_augmentation
-from harness.data.records import Case
 from harness.errors import HarnessError
 from harness.training.encoding import encode_example
 from harness.training.samples import Slot
+from harness_plugins.tasks.flare.records import Case
 
 
 class FinetuneDataset(Dataset):

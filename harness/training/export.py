@@ -6,11 +6,11 @@ Final layouts in OUT (every file written to a temporary name first, then renamed
   the recipe, model.safetensors) plus the tokenizer, so ``harness run --model OUT`` loads it directly;
 - adapter (``merge_lora=False``): only what is not the base LLM: ``model.safetensors`` with the fully
   trained parts (vision tower, projector, and embeddings/lm_head when trained), ``adapter/`` (the peft
-  LoRA adapter) and config.json. This is the folder a recipe's ``extra["local_weights"]`` points at; it
+  LoRA adapter) and config.json. This is the folder a recipe's ``local_weights`` points at; it
   is loaded on top of the recipe's pretrained LLM.
 
 Both get their own model name (``--name``, by default the output folder's name) with the model they were
-fine-tuned from in ``recipe.extra["finetuned_from"]`` (`portable_reference`: never an absolute path of the
+fine-tuned from in ``recipe.finetuned_from`` (`portable_reference`: never an absolute path of the
 writing machine), so their results are never filed under the base recipe's name, and a Hugging Face model
 card (``README.md``, `harness.training.card`). The adapter's ``adapter_config.json`` names the base model in
 ``base_model_name_or_path``. ``training.json`` (the resolved configuration and the final metrics) is written
@@ -31,6 +31,7 @@ from typing import Any
 import torch
 
 from harness.atomic import write_text_atomic
+from harness.recipe import Recipe
 from harness.training.card import write_card
 from harness.training.config import TrainConfig, portable_reference
 from harness.training.parts import part_of
@@ -116,9 +117,9 @@ def export_model(model: torch.nn.Module, tokenizer: Any, cfg: TrainConfig, metri
     is_peft = isinstance(model, PeftModel)
     base = model.get_base_model() if is_peft else model
     base_recipe = base.config.recipe
-    extra = {k: v for k, v in base_recipe.get("extra", {}).items() if k != "local_weights"}  # weights are here now
-    base.config.recipe = {**base_recipe, "name": model_name(cfg), "weights": None,
-                          "extra": {**extra, "finetuned_from": portable_reference(cfg.model)}}
+    base.config.recipe = {**Recipe.from_dict(base_recipe).to_dict(), "name": model_name(cfg), "weights": None,
+                          "local_weights": None,  # the weights are in this folder now
+                          "finetuned_from": portable_reference(cfg.model)}
     with staging(out_dir) as tmp:
         if cfg.merge_lora or not is_peft:
             merged = model.merge_and_unload() if is_peft else model

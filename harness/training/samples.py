@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.data.records import Case
 from harness.errors import HarnessError
 from harness.task import Request
+from harness_plugins.tasks.flare.records import Case
 
 
 @dataclass

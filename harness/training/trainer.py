@@ -141,7 +141,7 @@ def load_for_training(model_name: str, *, init: str, dtype: torch.dtype,
     if init == "base":
         if Path(model_name).is_dir():
             raise HarnessError("--init base needs a zoo model name; a checkpoint folder is always its own weights")
-        recipe = loading.resolve_recipe(model_name, weights=None, extra={"local_weights": None},
+        recipe = loading.resolve_recipe(model_name, weights=None, local_weights=None,
                                         llm_options=llm_options or {})
         model = loading.load_recipe(recipe, dtype)
     else:
@@ -153,7 +153,8 @@ def task_names(spec: str) -> list[str]:
     """``all``: every task registered for the FLARE data set (registration metadata ``data``); else a
     comma-separated list of task names."""
     from harness import plugins
-    from harness.data import HUB_ID
+    from harness_plugins.tasks.flare.catalog import FLARE2025_HUB_ID as HUB_ID
+
 
     registry = plugins.registry("tasks")
     if spec == "all":
@@ -169,7 +170,7 @@ def task_names(spec: str) -> list[str]:
 
 def load_training_cases(cfg: TrainConfig) -> list[Any]:
     """The cases of ``cfg.data``'s ``cfg.split``, read and validated before any model is loaded."""
-    from harness.data import load_cases
+    from harness_plugins.tasks.flare.loading import load_cases
 
     cases = load_cases(cfg.data, split=cfg.split)
     if not cases:

@@ -98,7 +98,7 @@ def _med3dvlm_base(name: str, description: str) -> Recipe:
             "learning_rate": 5e-5, "lr_scheduler": "cosine", "warmup_ratio": 0.03, "weight_decay": 0.0,
             "epochs": 100, "batch_size": 8, "max_length": 1024, "deepspeed": "zero2", "bf16": True,
         },
-        extra={"vocab_size": QWEN_VOCAB_WITH_IMAGE_TOKEN},
+        vocab_size=QWEN_VOCAB_WITH_IMAGE_TOKEN,
     )
 
 
@@ -115,7 +115,7 @@ def med3dvlm_init(**overrides: Any) -> Recipe:
     recipe = _med3dvlm_base(
         "med3dvlm-init", "Qwen2.5-7B-Instruct + Med3DVLM's pretrained DCFormer and mixer, before FLARE fine-tuning"
     )
-    recipe.extra["parts_weights"] = "MagicXin/Med3DVLM-Qwen-2.5-7B"
+    recipe = recipe.replace(parts_weights="MagicXin/Med3DVLM-Qwen-2.5-7B")
     return _with(recipe, overrides)
 
 
@@ -169,7 +169,8 @@ def flare25_baseline(**overrides: Any) -> Recipe:
         description="FLARE 2025 Phi-3 baseline: M3D 3D ViT + spatial-pooling projector + Phi-3-mini-4k-instruct",
         licence="MIT (Phi-3); Apache-2.0 (M3D)",
         paper="M3D: Advancing 3D Medical Image Analysis with Multi-Modal Large Language Models (arXiv 2404.00578)",
-        extra={"vocab_size": 32064, "image_token_id": 32011},
+        vocab_size=32064,
+        image_token_id=32011,
     )
     return _with(recipe, overrides)
 
@@ -195,7 +196,9 @@ def med3dvlm_demo(**overrides: Any) -> Recipe:
             "trainable": ["model.vision_tower", "model.mm_projector"],
             "learning_rate": 1e-4, "lr_scheduler": "cosine", "warmup_ratio": 0.03, "weight_decay": 0.0,
         },
-        extra={"vocab_size": 49153, "image_token_id": 49152, "local_weights": DEMO_WEIGHTS},
+        vocab_size=49153,
+        image_token_id=49152,
+        local_weights=DEMO_WEIGHTS,
     )
     return _with(recipe, overrides)
 
@@ -204,10 +207,10 @@ def med3dvlm_demo_untrained(**overrides: Any) -> Recipe:
     """The demo architecture before training: base SmolLM2, vision tower and projector freshly initialised
     with a fixed seed. The baseline the trained demo model is compared with."""
     demo = med3dvlm_demo()
-    extra = {k: v for k, v in demo.extra.items() if k != "local_weights"}
     recipe = demo.replace(
         name="med3dvlm-demo-untrained",
         description="med3dvlm-demo before training: base SmolLM2-135M-Instruct, seeded random vision and projector",
-        extra={**extra, "init_seed": 0},
+        local_weights=None,
+        init_seed=0,
     )
     return _with(recipe, overrides)

@@ -9,14 +9,14 @@ from harness import hookimpl
 def register_tasks(register):
     register(
         "flare_report",
-        "harness_plugins.tasks.flare:FlareReportTask",
+        "harness_plugins.tasks.flare.tasks:FlareReportTask",
         description="FLARE 2025 Task 5 CT report generation, per-organ GREEN (official aggregation)",
         data="FLARE-MedFM/FLARE-Task5-MLLM-3D",
         metrics=["green", "organs", "organs_all_cases"],
     )
     register(
         "flare_vqa",
-        "harness_plugins.tasks.flare:FlareVQATask",
+        "harness_plugins.tasks.flare.tasks:FlareVQATask",
         description="FLARE 2025 Task 5 VQA: global multi-label and local chain accuracy (official)",
         data="FLARE-MedFM/FLARE-Task5-MLLM-3D",
         metrics=["global_accuracy", "local_accuracy"],

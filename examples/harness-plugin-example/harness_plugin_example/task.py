@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from harness.data.records import Case
 from harness.errors import HarnessError
 from harness.task import Prediction, Request
+from harness_plugins.tasks.flare.records import Case
 
 QUESTION = "Which organs does the report of this CT scan describe? Answer with a comma-separated list."
 

@@ -9,10 +9,10 @@ from harness_plugin_example.encoder import TinyConv3dEncoder
 from harness_plugin_example.judge import SentenceOverlapJudge
 from harness_plugin_example.task import OrganListTask
 
-from harness.data.records import Case
 from harness.scoring.green import make_prompt, parse_completion
 from harness.task import Prediction
 from harness.testing import TestHarnessConformance, check_encoder, check_projector  # noqa: F401
+from harness_plugins.tasks.flare.records import Case
 
 # Restrict the imported TestHarnessConformance to this distribution's components.
 pytestmark = pytest.mark.harness_plugin("harness-plugin-example")

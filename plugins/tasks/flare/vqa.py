@@ -1,6 +1,6 @@
 """FLARE 2025 VQA accuracy: the official global and local accuracy, and strict variants beside them.
 
-    >>> from harness.data.records import Case
+    >>> from harness_plugins.tasks.flare.records import Case
     >>> case = Case.from_json({"case_id": "amos_1.nii.gz", "global_vqa": [
     ...     {"question": "Which?", "answer": ["ascites"]}]})
     >>> score_vqa([{"case_id": "amos_1.npy", "scope": "global", "question_id": None,
@@ -37,8 +37,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.data.records import Case
 from harness.errors import HarnessError
+from harness_plugins.tasks.flare.records import Case
 
 TASK = "flare_vqa"
 

@@ -1,6 +1,6 @@
 """Typed FLARE records. One `Case` per JSON record; `load_cases` reads and validates files.
 
-    >>> from harness.data.records import Case
+    >>> from harness_plugins.tasks.flare.records import Case
     >>> case = Case.from_json({"case_id": "amos_0008.nii.gz", "findings": {"liver": "Normal."}})
     >>> case.domain
     'abdomen'
@@ -71,7 +71,7 @@ class Case:
 
     @classmethod
     def from_json(cls, record: dict[str, Any], *, image_root: Path | None = None, source: str = "") -> Case:
-        """Build a case from one FLARE JSON record (validation lives in `harness.data.validate`)."""
+        """Build a case from one FLARE JSON record (validation lives in `harness_plugins.tasks.flare.validate`)."""
         global_vqa = [GlobalQuestion(g["question"], list(g.get("answer") or []), g.get("choices"))
                       for g in record.get("global_vqa") or []]
         local_vqa = [LocalQuestion(int(q["id"]), int(q.get("follow_up", -1)), q["question"], str(q["answer"]),

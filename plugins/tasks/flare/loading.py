@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.data.catalog import DATASETS, find_dataset
-from harness.data.layout import (
+from harness.errors import HarnessError
+from harness.task import LoadedData
+from harness_plugins.tasks.flare.catalog import DATASETS, find_dataset
+from harness_plugins.tasks.flare.layout import (
     ALL,
     DEFAULT_SPLIT,
     check_split,
@@ -30,9 +32,8 @@ from harness.data.layout import (
     record_files,
     split_of,
 )
-from harness.data.records import Case
-from harness.data.validate import RecordError, check_inside, validate_records
-from harness.errors import HarnessError
+from harness_plugins.tasks.flare.records import Case
+from harness_plugins.tasks.flare.validate import RecordError, check_inside, validate_records
 
 Source = str | Path | tuple[str | Path, str | Path]
 
@@ -56,13 +57,6 @@ class DataSource:
     container: Path | None = None
     """Resolved image paths must stay inside this folder (default: each file's image root). For a Hub
     snapshot it is the repository's cache folder, whose ``blobs/`` the snapshot's links point into."""
-
-
-@dataclass
-class LoadedData:
-    cases: list[Case]
-    identity: dict[str, Any] = field(default_factory=dict)
-    """name, split, hub_id, revision, sha256 (of the record files), files, n_cases: for result files."""
 
 
 def load_cases(data: str | Path | Sequence[Source], *, split: str | None = None) -> list[Case]:
@@ -209,7 +203,7 @@ def _folder(root: Path, split: str | None, *, name: str) -> DataSource:
 
 
 def _demo_dir() -> Path:
-    from harness.data.demo import ensure_demo
+    from harness_plugins.tasks.flare.demo import ensure_demo
 
     return ensure_demo(cache_dir() / "demo")
 

@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.data.records import Case
 from harness.errors import HarnessError
 from harness.task import Prediction
+from harness_plugins.tasks.flare.records import Case
 
 REPORT_COLUMNS = ("name", "gt", "generated")
 VQA_COLUMNS = ("case_id", "scope", "question_id", "question", "prediction")
@@ -93,6 +93,6 @@ def read_predictions_jsonl(path: str | Path) -> list[Prediction]:
 
 def read_records(path: str | Path) -> list[Case]:
     """FLARE records (ground truth) from a JSON file, validated as `harness.data` validates them."""
-    from harness.data.loading import read_json
+    from harness_plugins.tasks.flare.loading import read_json
 
     return read_json(path)

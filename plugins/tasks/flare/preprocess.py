@@ -31,10 +31,10 @@ import numpy as np
 
 from harness.atomic import write_text_atomic
 from harness.data.images import BadCase, check_on_bad_case, check_volume, read_volume
-from harness.data.layout import find_image_root
-from harness.data.loading import read_records, resolve_data
-from harness.data.validate import check_case_id, check_inside
 from harness.errors import HarnessError
+from harness_plugins.tasks.flare.layout import find_image_root
+from harness_plugins.tasks.flare.loading import read_records, resolve_data
+from harness_plugins.tasks.flare.validate import check_case_id, check_inside
 
 REFERENCE_SIZE = (128, 256, 256)
 LOCK_NAME = ".harness-preprocess.lock"

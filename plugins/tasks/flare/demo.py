@@ -1,10 +1,10 @@
 """A deterministic synthetic FLARE-format data set: CT-like volumes with rendered findings and
 records that describe exactly what was rendered.
 
-    >>> from harness.data.demo import generate_demo
+    >>> from harness_plugins.tasks.flare.demo import generate_demo
     >>> root = generate_demo("demo_data", cases=12, seed=5)    # doctest: +SKIP
 
-Layout: exactly the published FLARE one (`harness.data.layout`), FLARE 2025's file names by default::
+Layout: exactly the published FLARE one (`harness_plugins.tasks.flare.layout`), FLARE 2025's file names by default::
 
     demo_data/train/CT-AMOS-1290/amos_*.nii.gz      demo_data/train/CT-AMOS-Tr.json
     demo_data/train/CT-RATE-2000/train_*.nii.gz     demo_data/train/CT-RATE-Tr .json   (2026: CT-RATE-Tr.json)
@@ -720,7 +720,8 @@ def generate_demo(out_dir: str | Path, *, cases: int = 12, seed: int = 0, valida
         (root / "train" / other).unlink(missing_ok=True)
     _write_json(
         root / "demo_manifest.json",
-        {"generator": "harness.data.demo", "version": VERSION, "cases": cases, "seed": seed, "layout": layout},
+        {"generator": "harness_plugins.tasks.flare.demo", "version": VERSION, "cases": cases, "seed": seed,
+         "layout": layout},
     )
     return root
 

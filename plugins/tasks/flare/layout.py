@@ -19,8 +19,8 @@ import json
 import re
 from pathlib import Path
 
-from harness.data.validate import RecordError
 from harness.errors import HarnessError
+from harness_plugins.tasks.flare.validate import RecordError
 
 SPLITS = {
     "train": {"train", "training", "tr"},

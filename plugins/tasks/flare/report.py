@@ -1,6 +1,6 @@
 """Per-organ GREEN for report generation, aggregated as the FLARE 2025 organisers do.
 
-    >>> from harness.scoring.report import parse_organs
+    >>> from harness_plugins.tasks.flare.report import parse_organs
     >>> parse_organs("Liver: normal.\\nspleen - enlarged\\nliver: cyst")
     {'liver': 'cyst', 'spleen': 'enlarged'}
 

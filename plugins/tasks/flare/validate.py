@@ -3,7 +3,7 @@
 >>> validate_records([{"findings": {}}], source="val.json")
 Traceback (most recent call last):
 ...
-harness.data.validate.RecordError: val.json: case #0: case_id: missing or not a non-empty string
+harness_plugins.tasks.flare.validate.RecordError: val.json: case #0: case_id: missing or not a non-empty string
 """
 
 from __future__ import annotations

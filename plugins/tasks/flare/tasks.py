@@ -18,9 +18,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from harness.data.records import Case, LocalQuestion
 from harness.errors import HarnessError
-from harness.task import Prediction, Request
+from harness.task import LoadedData, MetricSpec, Prediction, Request, Task
+from harness_plugins.tasks.flare.records import Case, LocalQuestion
 
 REPORT_PROMPT = (
     "You are an AI assistant trained to act as an abdominal radiologist. Please describe in detail the "
@@ -70,14 +70,35 @@ def parse_numbered(text: str) -> str:
     return "|".join(numbered) if numbered and len(numbered) == len(lines) else text
 
 
-class FlareReportTask:
+class FlareTask(Task):
+    """What both FLARE tasks share: the record format, its data sets and the prompt styles."""
+
+    data_format = "flare"
+    default_data = OFFICIAL_DATA
+    prompt_styles = STYLES
+
+    def load_data(self, data: Any, *, split: str | None = None) -> LoadedData:
+        from harness_plugins.tasks.flare.loading import load_data
+
+        return load_data(data, split=split)
+
+
+class FlareReportTask(FlareTask):
     """CT report generation, scored by per-organ GREEN as the FLARE organisers do."""
 
     name = "flare_report"
     version = "1"
-    default_data = OFFICIAL_DATA
     needs_judge = True
-    decoding: dict[str, Any] = {"do_sample": False, "max_new_tokens": 512}
+    default_judge = "hf"
+    metrics = (
+        MetricSpec("green", "GREEN", primary=True, count_key="n_cases",
+                   description="official FLARE averaging: per organ over the cases whose reference has it"),
+        MetricSpec("organs", "GREEN per organ", aggregate="breakdown",
+                   description="official FLARE averaging: mean over the cases whose reference has the organ"),
+        MetricSpec("organs_all_cases", "GREEN per organ, all cases", aggregate="breakdown",
+                   description="Med3DVLM README averaging: mean over all cases, 0 where the reference lacks the organ"),
+    )
+    decoding = {"report": {"do_sample": False, "max_new_tokens": 512}}
 
     def __init__(self, prompt: str = REPORT_PROMPT) -> None:
         self.prompt = prompt
@@ -102,7 +123,7 @@ class FlareReportTask:
                 image=case.image,
                 domain=case.domain,
                 target=render_findings(case.findings),
-                decoding=dict(self.decoding),
+                decoding=self.decoding_for("report"),
             )
         ]
 
@@ -112,7 +133,7 @@ class FlareReportTask:
     def score(self, predictions: Sequence[Prediction], cases: Sequence[Case], *, judge: Any = None,
               cache_dir: Any = None) -> dict[str, Any]:
         from harness.scoring.judging import GreenScorer
-        from harness.scoring.report import score_reports
+        from harness_plugins.tasks.flare.report import score_reports
 
         if judge is None:
             raise HarnessError("flare_report needs a GREEN judge: pass --judge (e.g. --judge lexical offline)")
@@ -124,15 +145,21 @@ class FlareReportTask:
         return score_reports(items, GreenScorer(judge, cache_dir=cache_dir))
 
 
-class FlareVQATask:
+_REFERENCE_SAMPLING = {"do_sample": True, "top_p": 0.9, "temperature": 1.0}
+
+
+class FlareVQATask(FlareTask):
     """Global multi-label questions and local question chains, scored by global and local accuracy."""
 
     name = "flare_vqa"
     version = "1"
-    default_data = OFFICIAL_DATA
-    decoding: dict[str, Any] = {"do_sample": False, "max_new_tokens": 128}
-    local_decoding: dict[str, Any] = {"do_sample": False, "max_new_tokens": 64}
-    reference_decoding: dict[str, Any] = {"do_sample": True, "top_p": 0.9, "temperature": 1.0}
+    metrics = (
+        MetricSpec("global_accuracy", "VQA global", primary=True, weight_key="n_global", count_key="n_global"),
+        MetricSpec("local_accuracy", "VQA local", weight_key="n_local", count_key="n_local"),
+    )
+    decoding = {"global": {"do_sample": False, "max_new_tokens": 128},
+                "local": {"do_sample": False, "max_new_tokens": 64}}
+    reference_decoding = {"global": _REFERENCE_SAMPLING, "local": _REFERENCE_SAMPLING}
     """The reference scripts sample; ``--set decoding=reference`` selects it (recorded in the result)."""
 
     def _prompt(self, question: str, *, style: str, image_tokens: str, tokenizer: Any) -> str:
@@ -155,7 +182,7 @@ class FlareVQATask:
                 image=case.image,
                 domain=case.domain,
                 target=", ".join(g.answer),
-                decoding=dict(self.decoding),
+                decoding=self.decoding_for("global"),
             ))
         for root in (q for q in case.local_vqa if q.follow_up == -1):
             chain = chain_for_prompt(case, root)
@@ -170,7 +197,7 @@ class FlareVQATask:
                 image=case.image,
                 domain=case.domain,
                 target=numbered_lines([q.answer for q in chain]),
-                decoding=dict(self.local_decoding),
+                decoding=self.decoding_for("local"),
             ))
         return out
 
@@ -182,7 +209,7 @@ class FlareVQATask:
 
     def score(self, predictions: Sequence[Prediction], cases: Sequence[Case], *, judge: Any = None,
               cache_dir: Any = None) -> dict[str, Any]:
-        from harness.scoring.vqa import score_vqa
+        from harness_plugins.tasks.flare.vqa import score_vqa
 
         rows = [{"case_id": p.case_id, "scope": p.scope, "question_id": p.question_id, "question": p.question,
                  "prediction": p.prediction} for p in predictions]
