@@ -11,8 +11,8 @@ direction only::
 
 Optional members have working defaults: `target` (the training target of a request, for
 `harness finetune`), `score_file` (scoring files other than the harness's predictions.jsonl, for
-`harness score`), `datasets` (named data sets, for `--data NAME` and `harness list datasets`),
-`write_demo` and `preprocess` (for `harness data demo` and `harness preprocess`).
+`harness score`), `load_ground_truth` (the cases of ``harness score --ground-truth FILE``), `datasets`
+(named data sets, for `--data NAME` and `harness list datasets`), `write_demo` and `preprocess` (for `harness data demo` and `harness preprocess`).
 
 Subclass `Task` (an ABC) or provide the same members; `check_task` verifies a task class when the
 registry first resolves it, and a class missing a member is one error line naming its plugin.
@@ -207,6 +207,12 @@ class Task(ABC):
         script's CSV), or None when the task reads no such file. ``options`` come from
         ``harness score --score-option KEY=VALUE``; ``make_judge()`` builds the judge when needed."""
         return None
+
+    def load_ground_truth(self, path: Path) -> Sequence[Any]:
+        """The cases of a ground-truth file that `score` reads (``harness score --ground-truth FILE``).
+        Default: `load_data`'s cases; a task whose `load_data` needs the images overrides it to read the
+        references alone."""
+        return self.load_data(path).cases
 
     def datasets(self) -> Sequence[DataSetCard]:
         """Named data sets this task reads (``--data NAME``)."""

@@ -96,7 +96,9 @@ def test_task_check_catches_prompts_without_image_tokens():
 
 def test_example_case_has_a_local_chain():
     case = example_case()
-    assert [[q.id for q in chain] for chain in case.chains()] == [[0, 1]]
+    from harness_plugins.tasks.flare.chains import scoring_chains
+
+    assert [[q.id for q in chain] for chain in scoring_chains(case).values()] == [[0, 1]]
 
 
 class _AlwaysRefuses:

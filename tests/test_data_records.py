@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessError
+from harness_plugins.tasks.flare.chains import scoring_chains
 from harness_plugins.tasks.flare.loading import load_cases
 
 GOOD = {
@@ -37,7 +38,7 @@ def test_json_file_loads_with_images_folder(tmp_path: Path) -> None:
     write(tmp_path / "images" / "amos_0001.nii.gz", "x")
     cases = load_cases(write(tmp_path / "val.json", [GOOD]))
     assert cases[0].image == (tmp_path / "images" / "amos_0001.nii.gz").absolute()
-    assert cases[0].domain == "abdomen" and [q.id for q in cases[0].chains()[0]] == [1, 2]
+    assert cases[0].domain == "abdomen" and [q.id for q in scoring_chains(cases[0])[1]] == [1, 2]
 
 
 def test_several_json_files_each_with_own_root(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from harness.cli import main
 from harness.data import read_volume
+from harness_plugins.tasks.flare.chains import scoring_chains
 from harness_plugins.tasks.flare.demo import ABDOMEN_LABELS, CHEST_LABELS, SHAPE, generate_demo
 from harness_plugins.tasks.flare.loading import load_cases
 
@@ -38,7 +39,7 @@ def test_validates_with_both_domains_and_splits(demo: Path) -> None:
         assert case.image.exists() and ("amos" in case.case_id) == (case.domain == "abdomen")
         labels = ABDOMEN_LABELS if case.domain == "abdomen" else CHEST_LABELS
         assert sorted(case.global_vqa[0].choices) == sorted(labels)
-        for chain in case.chains():
+        for chain in scoring_chains(case).values():
             assert chain[0].answer in ("Yes", "No") and chain[0].choices is None
             assert all(q.answer in q.choices for q in chain[1:])
             assert {q.type for q in chain[1:]} <= {"localization", "appearance_or_pattern", "clinical_implication"}

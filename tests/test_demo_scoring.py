@@ -7,6 +7,7 @@ import pytest
 from harness import plugins
 from harness.task import Prediction
 from harness.testing import example_tokenizer
+from harness_plugins.tasks.flare.chains import scoring_chains
 from harness_plugins.tasks.flare.demo import generate_demo
 from harness_plugins.tasks.flare.loading import load_cases
 
@@ -28,7 +29,7 @@ def test_perfect_vqa_answers_score_one(demo_cases):
     task = plugins.registry("tasks").create("flare_vqa")
     scores = task.score(_answers(task, demo_cases), demo_cases)
     assert scores["n_global"] == sum(len(c.global_vqa) for c in demo_cases)
-    assert scores["n_local"] == sum(len(c.chains()) for c in demo_cases)
+    assert scores["n_local"] == sum(len(scoring_chains(c)) for c in demo_cases)
     assert scores["global_accuracy"] == 1.0 and scores["local_accuracy"] == 1.0
 
 

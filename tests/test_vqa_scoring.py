@@ -9,9 +9,10 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.task import Prediction
+from harness_plugins.tasks.flare.chains import scoring_chains
 from harness_plugins.tasks.flare.files import read_predictions_jsonl, read_records, read_vqa_csv
-from harness_plugins.tasks.flare.records import Case
-from harness_plugins.tasks.flare.vqa import canonical_case_id, chains, global_row_score, local_row_score, score_vqa
+from harness_plugins.tasks.flare.records import Case, case_stem
+from harness_plugins.tasks.flare.vqa import global_row_score, local_row_score, score_vqa
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scoring" / "flare_vqa"
 
@@ -77,18 +78,18 @@ def test_local_row(prediction, expected):
 
 def test_chains_follow_paths_to_the_root_in_id_order():
     c = case(local=[(5, 2, "x"), (2, -1, "Yes"), (3, 5, "y"), (1, -1, "No"), (4, 2, "z")])
-    assert chains(c) == {2: [2, 3, 4, 5], 1: [1]}
+    assert {root: [q.id for q in chain] for root, chain in scoring_chains(c).items()} == {2: [2, 3, 4, 5], 1: [1]}
 
 
 def test_circular_follow_ups_are_a_clear_error():
     with pytest.raises(HarnessError, match="circular"):
-        chains(case(local=[(1, 2, "a"), (2, 1, "b")]))
+        scoring_chains(case(local=[(1, 2, "a"), (2, 1, "b")]))
 
 
 @pytest.mark.parametrize(("case_id", "stem"), [("a.nii.gz", "a"), ("dir/a.npy", "a"), ("a.nii", "a"),
                                                ("a.b.npy", "a.b"), ("a", "a")])
 def test_case_ids_compare_without_extension(case_id, stem):
-    assert canonical_case_id(case_id) == stem
+    assert case_stem(case_id) == stem
 
 
 def test_only_rows_present_count_and_duplicates_count_twice():

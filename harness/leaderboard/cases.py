@@ -20,7 +20,7 @@ from typing import Any
 
 from harness.leaderboard.collect import Result
 from harness.task import Prediction
-from harness_plugins.tasks.flare.vqa import canonical_case_id
+from harness_plugins.tasks.flare.records import case_stem
 
 SUFFIX = ".predictions.jsonl"
 GRADES = ("correct", "partly", "wrong")
@@ -71,7 +71,7 @@ def _per_case_key(per_case: dict[str, Any], case_id: str) -> str | None:
     """The per_case key of a prediction's case: its id as given, else the scorer's canonical id."""
     if case_id in per_case:
         return case_id
-    canonical = canonical_case_id(case_id)
+    canonical = case_stem(case_id)
     return canonical if canonical in per_case else None
 
 

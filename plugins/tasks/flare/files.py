@@ -1,4 +1,4 @@
-"""Reading what `harness score` scores: the reference scripts' CSV files, predictions.jsonl, FLARE records.
+"""Reading what `harness score` scores for the FLARE tasks: the reference scripts' CSV files and FLARE records.
 
 The CSVs are read with pandas' defaults, as the reference scorers read them, so their quirks carry over:
 an empty cell (or "None", "NA", "nan", ...) becomes NaN, which the report scorer turns into "" and the VQA
@@ -17,6 +17,8 @@ from harness_plugins.tasks.flare.records import Case
 
 REPORT_COLUMNS = ("name", "gt", "generated")
 VQA_COLUMNS = ("case_id", "scope", "question_id", "question", "prediction")
+CSV_KINDS = {"flare_report": "report (name, gt, generated)", "flare_vqa": "VQA (case_id, scope, question_id, ...)"}
+"""Task -> the reference CSV it scores, as error messages name it."""
 
 
 def _read_csv(path: str | Path, **options: Any) -> Any:
@@ -32,6 +34,18 @@ def _read_csv(path: str | Path, **options: Any) -> Any:
 
 def csv_columns(path: str | Path) -> list[str]:
     return [str(c) for c in _read_csv(path, nrows=0).columns]
+
+
+def csv_kind(path: str | Path) -> str:
+    """The task whose reference CSV ``path`` is, by its columns (a report CSV's first)."""
+    columns = csv_columns(path)
+    for kind, wanted in (("flare_report", REPORT_COLUMNS), ("flare_vqa", VQA_COLUMNS)):
+        if set(wanted) <= set(columns):
+            return kind
+    raise HarnessError(
+        f"{path} has the columns {', '.join(columns) or 'none'}; a report CSV needs {', '.join(REPORT_COLUMNS)} "
+        f"and a VQA CSV {', '.join(VQA_COLUMNS)}"
+    )
 
 
 def _require(path: str | Path, columns: list[str], wanted: tuple[str, ...], kind: str) -> None:
@@ -92,7 +106,8 @@ def read_predictions_jsonl(path: str | Path) -> list[Prediction]:
 
 
 def read_records(path: str | Path) -> list[Case]:
-    """FLARE records (ground truth) from a JSON file, validated as `harness.data` validates them."""
+    """FLARE records (ground truth) from a JSON file, validated as `loading` validates them; the images need
+    not exist."""
     from harness_plugins.tasks.flare.loading import read_json
 
     return read_json(path)

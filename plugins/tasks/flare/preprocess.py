@@ -1,11 +1,12 @@
 """`harness preprocess`: the reference preprocessing (Med3DVLM's flare_preprocess.py), faster.
 
 Steps per case, as the reference: read (SimpleITK's array; .nii.gz decoded with ISA-L), keep the
-first volume of a 4-D image, clip to [-160, 240] HU if the path contains "amos" else [-1350, 150],
-min-max to [0, 1], resize to 128x256x256 with anti-aliasing (our separable resize, equal to
-scikit-image's to ~1e-7; clip, min-max and resize fused in `window_resize`), float32 with a leading
-channel axis, saved as .npy; the JSON's case_id becomes the .npy name. A volume that is not a finite,
-real 3-D volume is a bad case (`harness.data.images.check_volume`), never an all-zero output.
+first volume of a 4-D image, clip to [-160, 240] HU if the path contains "amos" else [-1350, 150]
+(`windows.reference_window`), min-max to [0, 1], resize to 128x256x256 with anti-aliasing (our separable
+resize, equal to scikit-image's to ~1e-7; clip, min-max and resize fused in `window_resize`), float32 with
+a leading channel axis, saved as .npy; the JSON's case_id becomes the .npy name (`output_name`). A volume
+that is not a finite, real 3-D volume is a bad case (`harness.data.images.check_volume`), never an all-zero
+output.
 
 Two forms: one record file (`preprocess`: ``<out>/<stem>_processed.json`` and the .npy files), or
 every record file of a data set's split (`preprocess_data`: a processed copy in the same layout, so
@@ -34,23 +35,18 @@ from harness.data.images import BadCase, check_on_bad_case, check_volume, read_v
 from harness.errors import HarnessError
 from harness_plugins.tasks.flare.layout import find_image_root
 from harness_plugins.tasks.flare.loading import read_records, resolve_data
+from harness_plugins.tasks.flare.records import relative_case_id
 from harness_plugins.tasks.flare.validate import check_case_id, check_inside
+from harness_plugins.tasks.flare.windows import reference_window
 
 REFERENCE_SIZE = (128, 256, 256)
 LOCK_NAME = ".harness-preprocess.lock"
 
 
-def reference_window(path: str | Path) -> tuple[float, float]:
-    """The reference script's rule: "amos" anywhere in the path means abdomen."""
-    return (-160.0, 240.0) if "amos" in str(path) else (-1350.0, 150.0)
-
-
 def output_name(case_id: str) -> str:
-    """``amos_0008.nii.gz`` -> ``amos_0008.npy`` (sub-folders kept)."""
-    for suffix in (".nii.gz", ".nii", ".mha", ".nrrd"):
-        if case_id.endswith(suffix):
-            return case_id[: -len(suffix)] + ".npy"
-    return case_id + ".npy"
+    """``amos_0008.nii.gz`` -> ``amos_0008.npy``: the case id without its extension (`records.relative_case_id`,
+    sub-folders kept), as .npy."""
+    return relative_case_id(case_id) + ".npy"
 
 
 def process_volume(path: str | Path, size: Sequence[int] = REFERENCE_SIZE) -> np.ndarray:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from harness.errors import HarnessError
+
 Domain = Literal["abdomen", "chest"]
 
 
@@ -45,30 +47,6 @@ class Case:
     source: str = ""
     """The JSON file this case came from."""
 
-    @property
-    def stem(self) -> str:
-        """The case id without its image extension, as the FLARE scorer compares ids."""
-        return case_stem(self.case_id)
-
-    def chains(self) -> list[list[LocalQuestion]]:
-        """Local VQA chains: each root (follow_up == -1) then every question whose follow-up path
-        leads to it, in ascending id."""
-        by_id = {q.id: q for q in self.local_vqa}
-
-        def root_of(q: LocalQuestion) -> int:
-            seen: set[int] = set()
-            while q.follow_up != -1 and q.follow_up in by_id and q.id not in seen:
-                seen.add(q.id)
-                q = by_id[q.follow_up]
-            return q.id
-
-        chains = []
-        for root in (q for q in self.local_vqa if q.follow_up == -1):
-            members = sorted((q for q in self.local_vqa if q is not root and root_of(q) == root.id),
-                             key=lambda q: q.id)
-            chains.append([root, *members])
-        return chains
-
     @classmethod
     def from_json(cls, record: dict[str, Any], *, image_root: Path | None = None, source: str = "") -> Case:
         """Build a case from one FLARE JSON record (validation lives in `harness_plugins.tasks.flare.validate`)."""
@@ -89,15 +67,23 @@ class Case:
         )
 
 
-IMAGE_SUFFIXES = (".nii.gz", ".nii", ".npy", ".npz", ".pt")
+def relative_case_id(case_id: Any) -> str:
+    """The case id with its folders kept ('/' between them) and its extension removed: ".nii.gz", else the
+    file name's last suffix, as the official VQA scorer strips it. Preprocessing names its .npy files by it.
+
+        >>> relative_case_id("CT-AMOS/amos_0008.nii.gz"), relative_case_id("a.b.npy")
+        ('CT-AMOS/amos_0008', 'a.b')
+    """
+    if not isinstance(case_id, str) or not case_id:
+        raise HarnessError(f"prediction row has case_id {case_id!r}; every row needs a case id string")
+    path = Path(case_id.replace("\\", "/"))
+    name = path.name[: -len(".nii.gz")] if path.name.endswith(".nii.gz") else Path(path.name).stem
+    return str(path.with_name(name)) if path.name else name
 
 
-def case_stem(case_id: str) -> str:
-    name = Path(case_id).name
-    for suffix in IMAGE_SUFFIXES:
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
+def case_stem(case_id: Any) -> str:
+    """The official scorer's case key: the file name of `relative_case_id` (``dir/a.npy`` -> ``a``)."""
+    return Path(relative_case_id(case_id)).name
 
 
 def guess_domain(case_id: str, source: str, global_vqa: list[GlobalQuestion]) -> Domain:

@@ -15,12 +15,16 @@ Parsing follows the reference scripts: a local chain answer written as numbered 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from abc import abstractmethod
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.task import LoadedData, MetricSpec, Prediction, Request, Task
-from harness_plugins.tasks.flare.records import Case, LocalQuestion
+from harness.task import DataSetCard, LoadedData, MetricSpec, Prediction, Request, Task
+from harness_plugins.tasks.flare.catalog import DATASETS, FLARE2025_HUB_ID
+from harness_plugins.tasks.flare.chains import prompt_chain, roots
+from harness_plugins.tasks.flare.records import Case
 
 REPORT_PROMPT = (
     "You are an AI assistant trained to act as an abdominal radiologist. Please describe in detail the "
@@ -31,7 +35,6 @@ VQA_SYSTEM = (
     "based on a CT scan."
 )
 STYLES = ("med3dvlm", "chat")
-OFFICIAL_DATA = "FLARE-MedFM/FLARE-Task5-MLLM-3D"
 
 
 def _check_style(style: str) -> None:
@@ -58,11 +61,6 @@ def numbered_lines(items: Sequence[str]) -> str:
     return "\n".join(f"{i}. {item}" for i, item in enumerate(items, start=1))
 
 
-def chain_for_prompt(case: Case, root: LocalQuestion) -> list[LocalQuestion]:
-    """The questions the reference asks with a root: the root, then its direct follow-ups in record order."""
-    return [root, *(q for q in case.local_vqa if q.follow_up == root.id)]
-
-
 def parse_numbered(text: str) -> str:
     """``"1. a\\n2. b"`` -> ``"a|b"`` when every non-empty line is numbered; otherwise the text unchanged."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
@@ -71,16 +69,102 @@ def parse_numbered(text: str) -> str:
 
 
 class FlareTask(Task):
-    """What both FLARE tasks share: the record format, its data sets and the prompt styles."""
+    """What both FLARE tasks share: the record format, its named data sets, the demo generator,
+    preprocessing, the reference scripts' CSV files and the prompt styles."""
 
     data_format = "flare"
-    default_data = OFFICIAL_DATA
+    default_data = FLARE2025_HUB_ID
     prompt_styles = STYLES
 
     def load_data(self, data: Any, *, split: str | None = None) -> LoadedData:
         from harness_plugins.tasks.flare.loading import load_data
 
         return load_data(data, split=split)
+
+    def load_ground_truth(self, path: Path) -> list[Case]:
+        """The records of a FLARE JSON file; their images need not exist (scoring reads the references only)."""
+        from harness_plugins.tasks.flare.files import read_records
+
+        return read_records(path)
+
+    def datasets(self) -> Sequence[DataSetCard]:
+        return DATASETS
+
+    def write_demo(self, out: Path, *, cases: int, seed: int, layout: str = "flare2025", **options: Any) -> Path:
+        """The synthetic demo set (`demo.generate_demo`) in the published layout ``layout`` (``flare2025``:
+        FLARE 2025's file names, with the space in "CT-RATE-Tr .json"; ``flare2026``)."""
+        from harness_plugins.tasks.flare.demo import LAYOUTS, generate_demo
+        from harness_plugins.tasks.flare.preprocess import write_error
+
+        _refuse_options(options, "demo", "layout")
+        if cases < 2:
+            raise HarnessError(f"--cases {cases}: the demo set needs at least 2 cases (train and validation)")
+        if seed < 0:
+            raise HarnessError(f"--seed {seed}: give a seed of 0 or more")
+        if layout not in LAYOUTS:
+            raise HarnessError(f"--layout {layout}: use one of {', '.join(LAYOUTS)}")
+        out = Path(out)
+        if out.exists() and not out.is_dir():
+            raise HarnessError(f"--out {out}: is a file; pass a folder to write the data set into")
+        try:
+            return generate_demo(out, cases=cases, seed=seed, layout=layout)
+        except OSError as exc:
+            raise write_error(Path(exc.filename or out), exc) from None
+
+    def preprocess(self, data: Any, *, out: Path, split: str | None = None, json: str | Path | None = None,
+                   images: str | Path | None = None, size: Sequence[int] = (128, 256, 256), workers: int = 1,
+                   float16: bool = False, on_bad_case: str = "error", progress: bool = True,
+                   **options: Any) -> list[tuple[Path, list[str]]]:
+        """The reference preprocessing (`preprocess`) of every record file of ``data``'s ``split``, or, with
+        ``data=None``, of one records file ``json`` whose images are in ``images``. Returns (processed records
+        file, errors of the skipped cases) per record file."""
+        from harness_plugins.tasks.flare.preprocess import preprocess, preprocess_data
+
+        _refuse_options(options, "preprocess", "split, json, images, size, workers, float16, on_bad_case, progress")
+        common = dict(size=size, workers=workers, float16=float16, on_bad_case=on_bad_case, progress=progress)
+        if data is not None:
+            if json is not None or images is not None:
+                raise HarnessError("--data and --json/--images: pass one of them (a data set, or one records file)")
+            return preprocess_data(data, out, split=split, **common)
+        if json is None or images is None:
+            raise HarnessError("pass --data DATA [--split S], or --json FILE with --images DIR")
+        if split is not None:
+            raise HarnessError("--split goes with --data; with --json the file itself is the split")
+        return [preprocess(json, images, out, **common)]
+
+    def score_file(self, path: Path, *, ground_truth: Path | None, make_judge: Callable[[], Any],
+                   cache_dir: Path | None, local_separator: str = "|", **options: Any) -> dict[str, Any] | None:
+        """Scores of a reference script's CSV (report: name, gt, generated; VQA: case_id, scope, question_id,
+        question, prediction), or None for any other file (the harness's predictions.jsonl).
+
+        ``local_separator``: between a local chain's answers in a VQA CSV, '|' (official) or ',' (submissions
+        written before the organisers' "fix VQA eval" commit); the harness's own files always use '|'."""
+        from harness_plugins.tasks.flare.files import CSV_KINDS, csv_kind
+
+        _refuse_options(options, "score", "local_separator")
+        path = Path(path)
+        if path.suffix.lower() != ".csv":
+            if local_separator != "|":
+                raise HarnessError(f"--local-separator '{local_separator}' is for reference VQA CSV files; {path} "
+                                   "was written by the harness with '|'")
+            return None
+        kind = csv_kind(path)
+        if kind != self.name:
+            raise HarnessError(f"{path} is a {CSV_KINDS[kind]} CSV, which scores as `harness score {kind}`, "
+                               f"not {self.name}")
+        return self._score_csv(path, ground_truth=ground_truth, make_judge=make_judge, cache_dir=cache_dir,
+                               local_separator=local_separator)
+
+    @abstractmethod
+    def _score_csv(self, path: Path, *, ground_truth: Path | None, make_judge: Callable[[], Any],
+                   cache_dir: Path | None, local_separator: str) -> dict[str, Any]:
+        """Scores of a CSV of this task's kind."""
+
+
+def _refuse_options(options: dict[str, Any], what: str, known: str) -> None:
+    if options:
+        raise HarnessError(f"unknown {what} option(s) {', '.join(sorted(options))} for the FLARE tasks; "
+                           f"they take: {known}")
 
 
 class FlareReportTask(FlareTask):
@@ -144,6 +228,15 @@ class FlareReportTask(FlareTask):
                  for p in predictions if p.case_id in by_case]
         return score_reports(items, GreenScorer(judge, cache_dir=cache_dir))
 
+    def _score_csv(self, path: Path, *, ground_truth: Path | None, make_judge: Callable[[], Any],
+                   cache_dir: Path | None, local_separator: str) -> dict[str, Any]:
+        """A report CSV carries its references (gt): ``ground_truth`` is not read."""
+        from harness.scoring.judging import GreenScorer
+        from harness_plugins.tasks.flare.files import read_report_csv
+        from harness_plugins.tasks.flare.report import score_reports
+
+        return score_reports(read_report_csv(path), GreenScorer(make_judge(), cache_dir=cache_dir))
+
 
 _REFERENCE_SAMPLING = {"do_sample": True, "top_p": 0.9, "temperature": 1.0}
 
@@ -184,8 +277,8 @@ class FlareVQATask(FlareTask):
                 target=", ".join(g.answer),
                 decoding=self.decoding_for("global"),
             ))
-        for root in (q for q in case.local_vqa if q.follow_up == -1):
-            chain = chain_for_prompt(case, root)
+        for root in roots(case):
+            chain = prompt_chain(case, root)
             question = numbered_lines([with_choices(q.question, q.choices) for q in chain])
             out.append(Request(
                 key=f"{case.case_id}/local/{root.id}",
@@ -214,3 +307,12 @@ class FlareVQATask(FlareTask):
         rows = [{"case_id": p.case_id, "scope": p.scope, "question_id": p.question_id, "question": p.question,
                  "prediction": p.prediction} for p in predictions]
         return score_vqa(rows, list(cases))
+
+    def _score_csv(self, path: Path, *, ground_truth: Path | None, make_judge: Callable[[], Any],
+                   cache_dir: Path | None, local_separator: str) -> dict[str, Any]:
+        from harness_plugins.tasks.flare.files import read_vqa_csv
+        from harness_plugins.tasks.flare.vqa import score_vqa
+
+        if ground_truth is None:
+            raise HarnessError(f"{self.name} predictions need --ground-truth FILE (the FLARE records JSON)")
+        return score_vqa(read_vqa_csv(path), self.load_ground_truth(ground_truth), local_separator=local_separator)

@@ -10,13 +10,15 @@
 Official semantics (medfm-flare/FLARE25-MLLM3D eval_vqa.py, reference/flare_scoring.md), quirks kept:
 
 - Only the rows given count (a prediction file missing cases is not penalised); each row counts, so a
-  case or chain predicted twice counts twice. Case ids are compared without their extension.
+  case or chain predicted twice counts twice. Case ids are compared without their extension
+  (`records.case_stem`).
 - Global row: labels = prediction split on ',', stripped, lower-cased, empties dropped; score =
   (labels found among the first global question's answers) / max(#labels, #answers), 1.0 when both are
   empty. A repeated label counts each time ("a, a" against ["a"] scores 1.0).
 - Local row (one per chain root): answers = prediction split on '|', stripped, lower-cased; 0 when the
   first differs from the root's answer, else (answers equal to the reference at the same position) /
-  chain length. A chain is its root, then every question whose follow-up path leads to it, by id.
+  chain length. A chain is its root, then every question whose follow-up path leads to it, by id
+  (`chains.scoring_chains`; the prompts ask the root with its direct follow-ups only).
 - Values pass through the CSV round trip the reference pipeline makes: a prediction that pandas reads
   as missing ("", "None", "NA", "nan", ...) is NaN, which the scorer reads as the label "nan"; a single
   space is no prediction.
@@ -38,7 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness_plugins.tasks.flare.records import Case
+from harness_plugins.tasks.flare.chains import scoring_chains
+from harness_plugins.tasks.flare.records import Case, LocalQuestion, relative_case_id
 
 TASK = "flare_vqa"
 
@@ -48,20 +51,6 @@ LOCAL_SEPARATORS = {"|": "official, since the organisers' 'fix VQA eval' commit 
 """Separators between the answers of a local chain in a prediction."""
 
 SCOPES = ("global", "local")
-
-
-def canonical_case_id(case_id: Any) -> str:
-    """The reference's case key: the file name without ".nii.gz", else without its last suffix."""
-    return Path(relative_case_id(case_id)).name
-
-
-def relative_case_id(case_id: Any) -> str:
-    """The case id with its folders kept and its extension removed (".nii.gz", else the last suffix)."""
-    if not isinstance(case_id, str) or not case_id:
-        raise HarnessError(f"prediction row has case_id {case_id!r}; every row needs a case id string")
-    path = Path(case_id.replace("\\", "/"))
-    name = path.name[: -len(".nii.gz")] if path.name.endswith(".nii.gz") else Path(path.name).stem
-    return str(path.with_name(name)) if path.name else name
 
 
 def _na_strings() -> frozenset[str]:
@@ -106,24 +95,6 @@ def local_row_score(prediction: Any, chain_answers: Sequence[str], separator: st
     return correct / len(references)
 
 
-def chains(case: Case) -> dict[int, list[int]]:
-    """Root id -> [root, then every question leading to it in ascending id], as the reference builds them."""
-    by_id = {q.id: q for q in case.local_vqa}
-    members: dict[int, set[int]] = {}
-    for question in case.local_vqa:
-        root, seen = question.id, {question.id}
-        while by_id[root].follow_up != -1:
-            root = by_id[root].follow_up
-            if root not in by_id or root in seen:
-                raise HarnessError(
-                    f"case {case.case_id}: local question {question.id} follows up a missing or circular "
-                    f"question ({root}); fix the record's follow_up ids"
-                )
-            seen.add(root)
-        members.setdefault(root, set()).add(question.id)
-    return {root: [root, *sorted(ids - {root})] for root, ids in members.items()}
-
-
 def _question_id(row: Mapping[str, Any]) -> int:
     value = row.get("question_id")
     try:
@@ -146,7 +117,7 @@ class _Truth:
         self._by_name: dict[str, list[str]] = {}
         for cid in self.cases:
             self._by_name.setdefault(Path(cid).name, []).append(cid)
-        self._chains: dict[str, dict[int, list[int]]] = {}
+        self._chains: dict[str, dict[int, list[LocalQuestion]]] = {}
         self._resolved: dict[str, str] = {}
 
     def resolve(self, case_id: Any) -> str:
@@ -180,14 +151,13 @@ class _Truth:
             raise HarnessError(f"case '{cid}' has a global prediction but no global question in the ground truth")
         return case.global_vqa[0].answer
 
-    def chains(self, cid: str) -> dict[int, list[int]]:
+    def chains(self, cid: str) -> dict[int, list[LocalQuestion]]:
         if cid not in self._chains:
-            self._chains[cid] = chains(self.case(cid))
+            self._chains[cid] = scoring_chains(self.case(cid))
         return self._chains[cid]
 
     def chain_answers(self, cid: str, root: int) -> list[str]:
-        answers = {q.id: q.answer for q in self.case(cid).local_vqa}
-        return [answers[qid] for qid in self.chains(cid)[root]]
+        return [q.answer for q in self.chains(cid)[root]]
 
 
 def _mean(values: Sequence[float]) -> float:
