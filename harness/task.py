@@ -12,7 +12,8 @@ direction only::
 Optional members have working defaults: `target` (the training target of a request, for
 `harness finetune`), `score_file` (scoring files other than the harness's predictions.jsonl, for
 `harness score`), `load_ground_truth` (the cases of ``harness score --ground-truth FILE``), `datasets`
-(named data sets, for `--data NAME` and `harness list datasets`), `write_demo` and `preprocess` (for `harness data demo` and `harness preprocess`).
+(named data sets, for `--data NAME` and `harness list datasets`), `write_demo` and `preprocess` (for
+`harness data demo` and `harness preprocess`).
 
 Subclass `Task` (an ABC) or provide the same members; `check_task` verifies a task class when the
 registry first resolves it, and a class missing a member is one error line naming its plugin.
