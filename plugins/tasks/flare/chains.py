@@ -9,7 +9,7 @@ question it follows up. The two reference scripts group them differently, and ea
   path leads to it, in ascending id. A question whose path reaches a missing id or loops is an error
   (validated records never have one: `validate` refuses both).
 
-On a record whose follow-ups are all direct (as in the published data) the two agree up to order:
+On a record whose follow-ups are all direct the two hold the same questions (up to order); here they differ:
 
     >>> from harness_plugins.tasks.flare.records import Case
     >>> case = Case.from_json({"case_id": "a.nii.gz", "local_vqa": [
