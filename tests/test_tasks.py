@@ -19,7 +19,7 @@ from harness_plugins.tasks.flare.preprocess import output_name
 from harness_plugins.tasks.flare.records import Case, case_stem
 from harness_plugins.tasks.flare.report import score_reports
 from harness_plugins.tasks.flare.tasks import FlareReportTask, FlareTask, FlareVQATask
-from harness_plugins.tasks.flare.windows import reference_window
+from harness_plugins.tasks.flare.windows import REFERENCE_WINDOWS, reference_window
 
 
 class QwenStyleTokenizer:
@@ -276,3 +276,13 @@ def test_reference_window_is_the_reference_scripts_rule(path, window):
 )
 def test_preprocessed_names_drop_the_extension_as_the_case_ids_compare(case_id, name):
     assert output_name(case_id) == name and case_stem(name) == case_stem(case_id)
+
+
+@pytest.mark.parametrize("case_id", ["amos_0008.nii.gz", "train_1_a_1.nii.gz"])
+def test_every_request_carries_its_cases_domain_for_the_recipes_windows(case_id):
+    chest = Case.from_json({**RECORD, "case_id": case_id})
+    for name in ("flare_report", "flare_vqa"):
+        task = plugins.registry("tasks").create(name)
+        requests = task.requests(chest, style="chat", image_tokens="<im>", tokenizer=QwenStyleTokenizer())
+        assert {r.domain for r in requests} == {chest.domain}
+    assert chest.domain in REFERENCE_WINDOWS and chest.domain == ("abdomen" if "amos" in case_id else "chest")
