@@ -150,7 +150,7 @@ def load_for_training(model_name: str, *, init: str, dtype: torch.dtype,
 
 
 def task_names(spec: str) -> list[str]:
-    """``all``: every task registered for the FLARE data set (registration metadata ``data``); else a
+    """``all``: every task whose class declares the FLARE data set as its ``default_data``; else a
     comma-separated list of task names."""
     from harness import plugins
     from harness_plugins.tasks.flare.catalog import FLARE2025_HUB_ID as HUB_ID
@@ -158,7 +158,7 @@ def task_names(spec: str) -> list[str]:
 
     registry = plugins.registry("tasks")
     if spec == "all":
-        names = [entry.name for entry in registry if entry.metadata.get("data") == HUB_ID]
+        names = [entry.name for entry in registry if getattr(entry.load(), "default_data", None) == HUB_ID]
         if not names:
             raise HarnessError(f"no installed task is registered for {HUB_ID}; name the tasks with --task")
         return names
