@@ -112,16 +112,18 @@ class FlareTask(Task):
             raise write_error(Path(exc.filename or out), exc) from None
 
     def preprocess(self, data: Any, *, out: Path, split: str | None = None, json: str | Path | None = None,
-                   images: str | Path | None = None, size: Sequence[int] = (128, 256, 256), workers: int = 1,
+                   images: str | Path | None = None, size: Sequence[int] | None = None, workers: int = 1,
                    float16: bool = False, on_bad_case: str = "error", progress: bool = True,
                    **options: Any) -> list[tuple[Path, list[str]]]:
         """The reference preprocessing (`preprocess`) of every record file of ``data``'s ``split``, or, with
         ``data=None``, of one records file ``json`` whose images are in ``images``. Returns (processed records
-        file, errors of the skipped cases) per record file."""
+        file, errors of the skipped cases) per record file. ``size`` (D, H, W): default the reference's."""
         from harness_plugins.tasks.flare.preprocess import preprocess, preprocess_data
 
         _refuse_options(options, "preprocess", "split, json, images, size, workers, float16, on_bad_case, progress")
-        common = dict(size=size, workers=workers, float16=float16, on_bad_case=on_bad_case, progress=progress)
+        common: dict[str, Any] = dict(workers=workers, float16=float16, on_bad_case=on_bad_case, progress=progress)
+        if size is not None:
+            common["size"] = size
         if data is not None:
             if json is not None or images is not None:
                 raise HarnessError("--data and --json/--images: pass one of them (a data set, or one records file)")
