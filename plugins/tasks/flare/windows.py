@@ -20,11 +20,8 @@ REFERENCE_WINDOWS: dict[Domain, tuple[float, float]] = {"abdomen": (-160.0, 240.
 """Domain -> (low, high) HU of the reference preprocessing."""
 
 
-def reference_domain(path: str | Path) -> Domain:
-    """The reference preprocessing's rule: "amos" anywhere in the path (case-sensitive) means abdomen."""
-    return "abdomen" if "amos" in str(path) else "chest"
-
-
 def reference_window(path: str | Path) -> tuple[float, float]:
-    """The HU window the reference preprocessing clips ``path``'s volume to."""
-    return REFERENCE_WINDOWS[reference_domain(path)]
+    """The HU window the reference preprocessing clips ``path``'s volume to: the abdomen's when "amos" is
+    anywhere in the path (case-sensitive), else the chest's. This is the preprocessing script's own rule, not
+    a case's domain (`records.guess_domain` decides that, from the record)."""
+    return REFERENCE_WINDOWS["abdomen" if "amos" in str(path) else "chest"]
