@@ -286,3 +286,16 @@ def test_every_request_carries_its_cases_domain_for_the_recipes_windows(case_id)
         requests = task.requests(chest, style="chat", image_tokens="<im>", tokenizer=QwenStyleTokenizer())
         assert {r.domain for r in requests} == {chest.domain}
     assert chest.domain in REFERENCE_WINDOWS and chest.domain == ("abdomen" if "amos" in case_id else "chest")
+
+
+def test_each_flare_concept_has_one_owner_module():
+    """The windows' values, the follow-up walk and the image-extension rule are each written once."""
+    package = Path(reference_window.__code__.co_filename).parent
+    sources = {p.name: p.read_text(encoding="utf-8") for p in sorted(package.glob("*.py"))}
+
+    def owners(*needles):
+        return [name for name, text in sources.items() if any(n in text for n in needles)]
+
+    assert owners("-1350.0", "-160.0") == ["windows.py"]
+    assert owners("follow_up == -1", "follow_up != -1") == ["chains.py"]
+    assert owners('".nii.gz"') == ["records.py"]
