@@ -30,7 +30,7 @@ ALL = "all"
 
 @dataclass
 class TrainingTasks:
-    """The tasks of one run (registry order) and the cases they read."""
+    """The tasks of one run (in the registry's order) and the cases they read."""
 
     tasks: list[Task]
     data: LoadedData

@@ -12,29 +12,9 @@ case-insensitively. Cards are data: nothing here downloads or imports anything h
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
-
-@dataclass(frozen=True)
-class DataSetCard:
-    name: str
-    title: str
-    hub_id: str | None
-    splits: tuple[str, ...]
-    licence: str
-    url: str
-    cases: dict[str, int | None] = field(default_factory=dict)
-    """Cases per split where known (None: not stated by the publisher)."""
-    notes: str = ""
-    aliases: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        info = asdict(self)
-        info["splits"] = list(self.splits)
-        info.pop("aliases")
-        return info
-
+from harness.task import DataSetCard
 
 FLARE2025_HUB_ID = "FLARE-MedFM/FLARE-Task5-MLLM-3D"
 """The FLARE 2025 data set: the FLARE tasks' official data."""

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.task import LoadedData, MetricSpec, Prediction, Request, Task
+from harness.task import DataSetCard, LoadedData, MetricSpec, Prediction, Request, Task
 from harness_plugins.tasks.flare.records import Case, LocalQuestion
 
 REPORT_PROMPT = (
@@ -81,6 +81,11 @@ class FlareTask(Task):
         from harness_plugins.tasks.flare.loading import load_data
 
         return load_data(data, split=split)
+
+    def datasets(self) -> Sequence[DataSetCard]:
+        from harness_plugins.tasks.flare.catalog import DATASETS
+
+        return DATASETS
 
 
 class FlareReportTask(FlareTask):
