@@ -1,93 +1,26 @@
 """Which tasks `harness finetune --task` trains (`harness.training.selection`) with two data formats installed:
-the FLARE tasks and a tiny in-test format ("echo"), and how training reads any task's cases and targets."""
+the FLARE tasks and a tiny in-test format (tests/echotask.py), and how training reads any task's cases and
+targets."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pytest
 import torch
+from echotask import EchoCase, echo_data, echo_plugin
 
-from harness import hookimpl, plugins
 from harness.errors import HarnessError
-from harness.task import DataSetCard, LoadedData, MetricSpec, Request, Task
+from harness.task import DataSetCard
 from harness.training.selection import select_tasks
-
-
-@dataclass
-class EchoCase:
-    case_id: str
-    image: Path | None
-    text: str
-    domain: str | None = None
-
-
-class EchoTask(Task):
-    """Repeat a case's text: a format FLARE's loader cannot read, with a named data set of its own."""
-
-    name, version, data_format = "echo_say", "1", "echo-jsonl"
-    metrics = (MetricSpec("accuracy", "Accuracy", primary=True),)
-    decoding = {"answer": {"do_sample": False, "max_new_tokens": 8}}
-    folder: Path | None = None
-    """Where the named data set ``echo-set`` lies (set by the fixture)."""
-
-    def datasets(self) -> tuple[DataSetCard, ...]:
-        return (DataSetCard("echo-set", "Echo test set", None, ("train",), "none", "-", aliases=("echoes",)),)
-
-    def load_data(self, data: Any, *, split: str | None = None) -> LoadedData:
-        folder = self.folder if str(data).lower() in {"echo-set", "echoes"} else Path(str(data))
-        records = folder / "echo.jsonl"
-        if folder is None or not records.is_file():
-            raise HarnessError(f"--data {data}: no echo.jsonl in it")
-        rows = [json.loads(line) for line in records.read_text().splitlines()]
-        cases = [EchoCase(r["case_id"], folder / r["image"], r["text"]) for r in rows]
-        return LoadedData(cases, {"name": folder.name, "split": split, "n_cases": len(cases)})
-
-    def requests(self, case: EchoCase, *, style: str, image_tokens: str, tokenizer: Any) -> list[Request]:
-        return [Request(key=f"{case.case_id}/answer/0", case_id=case.case_id, scope="answer", question_id=None,
-                        question="Say it.", prompt=f"{image_tokens} Say it.", image=case.image, target=case.text)]
-
-    def parse(self, request: Request, completion: str) -> str:
-        return completion.strip()
-
-    def score(self, predictions, cases, *, judge=None, cache_dir=None) -> dict[str, Any]:
-        return {"task": self.name, "accuracy": 0.0}
-
-
-class EchoLengthTask(EchoTask):
-    """Same format, evaluation only: its requests give no training target."""
-
-    name = "echo_length"
-
-    def target(self, request: Request) -> str | None:
-        return None
-
-
-class EchoPlugin:
-    @hookimpl
-    def register_tasks(self, register):
-        register("echo_say", EchoTask, description="test: repeat the text")
-        register("echo_length", EchoLengthTask, description="test: evaluation only")
 
 
 @pytest.fixture
 def echo(tmp_path: Path):
     """The echo tasks installed beside FLARE's, with a three-case data set (processed .npy images)."""
-    folder = tmp_path / "echo-data"
-    folder.mkdir()
-    rows = []
-    for i in range(3):
-        np.save(folder / f"c{i}.npy", np.full((1, 4, 8, 8), i / 3, dtype=np.float32))
-        rows.append(json.dumps({"case_id": f"c{i}", "image": f"c{i}.npy", "text": f"text {i}"}))
-    (folder / "echo.jsonl").write_text("\n".join(rows) + "\n")
-    EchoTask.folder = folder
-    with plugins.temporary_plugin(EchoPlugin(), "echo"):
+    folder = echo_data(tmp_path / "echo-data")
+    with echo_plugin(folder):
         yield folder
-    EchoTask.folder = None
 
 
 @pytest.fixture
@@ -118,7 +51,8 @@ def test_all_with_a_local_folder_picks_the_one_format_that_reads_it(echo, flare_
 
 def test_all_is_refused_when_nothing_tells_the_format(echo, tmp_path: Path):
     with pytest.raises(HarnessError, match=r"--task all: no installed task names a data set 'nosuch'.*"
-                                           r"echo-jsonl: echo_length, echo_say; flare: flare_report, flare_vqa\); name the tasks with --task a,b"):
+                                           r"echo-jsonl: echo_length, echo_say; flare: flare_report, flare_vqa\); "
+                                           r"name the tasks with --task a,b"):
         select_tasks("all", "nosuch", split="train")
     (tmp_path / "empty").mkdir()
     with pytest.raises(HarnessError, match=r"no installed data format reads --data .*empty \(as echo-jsonl: "
