@@ -277,9 +277,9 @@ def test_an_export_from_a_local_folder_records_no_path_of_this_machine(tiny_env,
 def test_a_task_of_another_data_format_trains_end_to_end(tiny_env, tmp_path: Path):
     """Fine-tuning knows no benchmark: ``--task all`` on the echo format's named data set trains its one task that
     gives targets (the other is left out, said so), and the exported model loads."""
-    import harness
     from echotask import echo_data, echo_plugin
 
+    import harness
     from harness.training import finetune, resolve_run
 
     folder = echo_data(tmp_path / "echo-data", cases=4)

@@ -14,6 +14,8 @@ from harness.errors import HarnessError
 from harness.task import DataSetCard
 from harness.training.selection import select_tasks
 
+REPO = Path(__file__).resolve().parent.parent
+
 
 @pytest.fixture
 def echo(tmp_path: Path):
@@ -109,3 +111,15 @@ def test_data_set_cards_match_names_aliases_and_hub_ids():
     card = DataSetCard("flare-2025", "t", "Org/Data-Set", ("train",), "l", "u", aliases=("f25",))
     assert card.matches("FLARE 2025") and card.matches("f_25") and card.matches("org/data-set")
     assert not card.matches("flare2026") and not card.matches("") and not card.matches("Org/Data")
+
+
+def test_training_names_no_benchmark():
+    """harness/training, `harness finetune` and the case-image dataset reach tasks through the contract only."""
+    import re
+
+    files = [*sorted((REPO / "harness" / "training").glob("*.py")), REPO / "harness" / "cli" / "finetune.py",
+             REPO / "harness" / "data" / "dataset.py"]
+    pattern = re.compile(r"flare|med3dvlm|green-radllama|amos|ct-rate|harness_plugins", re.IGNORECASE)
+    found = [f"{path.relative_to(REPO)}:{n}" for path in files
+             for n, line in enumerate(path.read_text().splitlines(), start=1) if pattern.search(line)]
+    assert found == []
