@@ -45,10 +45,13 @@ def test_all_with_the_other_formats_data_set_picks_only_its_tasks(echo, name: st
     assert [case.case_id for case in chosen.data.cases] == ["c0", "c1", "c2"]
 
 
-def test_all_with_a_local_folder_picks_the_one_format_that_reads_it(echo, flare_folder: Path):
+def test_all_with_a_local_folder_picks_the_one_format_that_reads_it(echo, flare_folder: Path, monkeypatch):
     assert select_tasks("all", str(echo), split="train").names == ["echo_length", "echo_say"]
     chosen = select_tasks("all", str(flare_folder), split="train")
     assert chosen.names == ["flare_report", "flare_vqa"] and chosen.data.cases
+    monkeypatch.chdir(flare_folder.parent)  # a folder here that bears a data set's name is that folder
+    flare_folder.rename(flare_folder.parent / "echo-set")
+    assert select_tasks("all", "echo-set", split="train").names == ["flare_report", "flare_vqa"]
 
 
 def test_all_is_refused_when_nothing_tells_the_format(echo, tmp_path: Path):

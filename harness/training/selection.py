@@ -6,7 +6,8 @@
 Tasks that share a `Task.data_format` read the same records, so one run can mix them. ``--task all`` means
 every installed task of one format: the format of the tasks that read ``--data``, found in this order:
 
-1. the tasks that name ``--data`` among their data sets (`Task.datasets`, by name, alias or hub id);
+1. unless ``--data`` is a path on this machine, the tasks that name it among their data sets (`Task.datasets`,
+   by name, alias or hub id);
 2. the one format every installed task shares;
 3. for a path on this machine, the one format whose loader reads it.
 
@@ -84,8 +85,9 @@ def by_format(tasks: Sequence[Task]) -> dict[str, list[Task]]:
 def _tasks_reading(installed: Sequence[Task], data: Any, *, split: str | None) -> tuple[list[Task], LoadedData | None]:
     """The installed tasks of the format that reads ``data``, and the cases when finding it read them already."""
     groups = by_format(installed)
-    naming = [fmt for fmt, tasks in groups.items()
-              if any(card.matches(str(data)) for task in tasks for card in task.datasets())]
+    local = Path(str(data)).expanduser().exists()
+    naming = [] if local else [fmt for fmt, tasks in groups.items()
+                               if any(card.matches(str(data)) for task in tasks for card in task.datasets())]
     if len(naming) == 1:
         return groups[naming[0]], None
     if len(naming) > 1:
@@ -93,7 +95,7 @@ def _tasks_reading(installed: Sequence[Task], data: Any, *, split: str | None) -
                            f"({_listing(groups, naming)}); name the tasks with --task a,b")
     if len(groups) == 1:
         return next(iter(groups.values())), None
-    if Path(str(data)).expanduser().exists():
+    if local:
         return _probe(groups, data, split=split)
     raise HarnessError(f"--task all: no installed task names a data set '{data}', and the installed tasks read "
                        f"{len(groups)} data formats ({_listing(groups, groups)}); name the tasks with --task a,b")
