@@ -39,10 +39,11 @@ class EchoTask(Task):
         return (DataSetCard("echo-set", "Echo test set", None, ("train",), "none", "-", aliases=("echoes",)),)
 
     def load_data(self, data: Any, *, split: str | None = None) -> LoadedData:
-        folder = self.folder if str(data).lower() in {"echo-set", "echoes"} else Path(str(data))
-        records = folder / "echo.jsonl"
-        if folder is None or not records.is_file():
+        named = str(data).lower() in {"echo-set", "echoes"} and not Path(str(data)).exists()
+        folder = self.folder if named else Path(str(data))
+        if folder is None or not (folder / "echo.jsonl").is_file():
             raise HarnessError(f"--data {data}: no echo.jsonl in it")
+        records = folder / "echo.jsonl"
         rows = [json.loads(line) for line in records.read_text().splitlines()]
         cases = [EchoCase(r["case_id"], folder / r["image"], r["text"]) for r in rows]
         return LoadedData(cases, {"name": folder.name, "split": split, "n_cases": len(cases)})
