@@ -82,6 +82,11 @@ def test_only_tasks_that_give_targets_are_trained(echo):
                                   tokenizer=None, leave_out_untrainable=everything.every_installed)
     assert left_out == ["echo_length"] and {slot.task for slot in slots} == {"echo_say"}
     assert [slot.by_scope["answer"][0].target for slot in slots] == ["text 0", "text 1", "text 2"]
+    only_untrainable = everything.tasks[:1]
+    assert [task.name for task in only_untrainable] == ["echo_length"]
+    with pytest.raises(HarnessError, match=r"none of the tasks echo_length gives training targets"):
+        build_slots(everything.data.cases, only_untrainable, style="chat", image_tokens="<im>", tokenizer=None,
+                    leave_out_untrainable=True)
     named = select_tasks("echo_say,echo_length", "echo-set", split="train")
     with pytest.raises(HarnessError, match=r"task 'echo_length' gives no training target for c0/answer/0 and 2 more"):
         build_slots(named.data.cases, named.tasks, style="chat", image_tokens="<im>", tokenizer=None)

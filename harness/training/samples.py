@@ -83,5 +83,7 @@ def build_slots(
         slots.extend(own)
     if not slots:
         names = ", ".join(t.name for t in tasks)
+        if left_out:
+            raise HarnessError(f"none of the tasks {names} gives training targets: fine-tune tasks that do")
         raise HarnessError(f"the data gave no training samples for {names}: check --data and --task")
     return slots, left_out
