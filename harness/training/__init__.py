@@ -43,18 +43,19 @@ def _recipe_of(model: str) -> Any:
     if not (Path(model).is_dir() and model.strip()):
         refuse_path_that_is_no_checkpoint(model)
     if Path(model).is_dir():
-        return checkpoint_model_config(model).get_recipe()
+        from harness.modeling.loading import checkpoint_config as model_config
+
+        return model_config(Path(model), checkpoint_config(model)).get_recipe()
     from harness.modeling.loading import resolve_recipe
 
     return resolve_recipe(model)
 
 
-def checkpoint_model_config(folder: str | Path) -> Any:
-    """The model config of a checkpoint folder, whichever layout it is in; a missing or damaged config.json, or
-    one of an unknown model type, is a one-line error."""
-    from harness.modeling.loading import checkpoint_config, read_config
+def checkpoint_config(folder: str | Path) -> dict[str, Any]:
+    """The config.json of a checkpoint folder as a dict; a missing or damaged one is a one-line error."""
+    from harness.modeling.loading import read_config
 
-    return checkpoint_config(Path(folder), read_config(Path(folder)))
+    return read_config(Path(folder))
 
 
 def finetune(cfg: TrainConfig, *, init: str = "weights", log: Callable[[str], None] = print) -> Path:

@@ -115,7 +115,8 @@ def meta_model(name: str) -> Any:
     if Path(name).is_dir():
         from transformers import AutoModelForCausalLM
 
-        from harness.training import checkpoint_model_config
+        from harness.modeling.loading import checkpoint_config
+        from harness.training import checkpoint_config as read_config
 
-        return AutoModelForCausalLM.from_config(checkpoint_model_config(name))
+        return AutoModelForCausalLM.from_config(checkpoint_config(Path(name), read_config(name)))
     return harness.build_model(name)
