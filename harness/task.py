@@ -34,6 +34,7 @@ registry first resolves it, and a class missing a member is one error line namin
 from __future__ import annotations
 
 import inspect
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -133,6 +134,18 @@ class DataSetCard:
         info["splits"] = list(self.splits)
         info.pop("aliases")
         return info
+
+    def matches(self, text: str) -> bool:
+        """Whether ``text`` names this data set: its hub id in any case, or its name or an alias ignoring case,
+        spaces, dashes and underscores (``"Demo Set"`` names ``demo-set``)."""
+        if self.hub_id and text.lower() == self.hub_id.lower():
+            return True
+        key = _name_key(text)
+        return bool(key) and key in {_name_key(name) for name in (self.name, *self.aliases)}
+
+
+def _name_key(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", text.lower())
 
 
 @dataclass(frozen=True)

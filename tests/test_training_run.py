@@ -271,3 +271,28 @@ def test_an_export_from_a_local_folder_records_no_path_of_this_machine(tiny_env,
     assert json.loads((out / "adapter" / "adapter_config.json").read_text())["base_model_name_or_path"] == "tiny-base"
     for name in ("config.json", "README.md", "adapter/adapter_config.json"):
         assert str(tmp_path) not in (out / name).read_text(), name
+
+
+@pytest.mark.slow
+def test_a_task_of_another_data_format_trains_end_to_end(tiny_env, tmp_path: Path):
+    """Fine-tuning knows no benchmark: ``--task all`` on the echo format's named data set trains its one task that
+    gives targets (the other is left out, said so), and the exported model loads."""
+    from echotask import echo_data, echo_plugin
+
+    import harness
+    from harness.training import finetune, resolve_run
+
+    folder = echo_data(tmp_path / "echo-data", cases=4)
+    out = tmp_path / "echo-ft"
+    messages: list[str] = []
+    with echo_plugin(folder):
+        cfg = resolve_run("tiny-vlm", task="all", data="echo-set", out_dir=str(out),
+                          overrides={"max_steps": 2, "batch_size": 2, "gradient_checkpointing": False})
+        finetune(cfg, log=messages.append)
+    assert any("task echo_length gives no training targets: left out of --task all" in m for m in messages), messages
+    assert any("echo_say: 4" in m for m in messages), messages  # samples per epoch: one per case, echo's only
+    saved = json.loads((out / "finetune_run.json").read_text())["settings"]
+    assert saved["tasks"] == ["echo_length", "echo_say"] and saved["n_cases"] == 4
+    assert json.loads((out / "training.json").read_text())["metrics"]["global_step"] == 2
+    model = harness.load_model(str(out))
+    assert model.config.recipe["finetuned_from"] == "tiny-vlm"

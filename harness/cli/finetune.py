@@ -1,10 +1,9 @@
-"""`harness finetune`: HF Trainer + DeepSpeed + LoRA over FLARE report and VQA data."""
+"""`harness finetune`: HF Trainer + DeepSpeed + LoRA over the samples of one or more tasks."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 from typing import Any
 
@@ -13,8 +12,10 @@ import click
 
 @click.command("finetune")
 @click.option("--model", "model_name", required=True, help="Zoo name or harness checkpoint folder to start from.")
-@click.option("--task", "task_name", required=True, help="A task name, a comma list, or 'all' (report + VQA mixed).")
-@click.option("--data", required=True, help="Data directory, JSON file, 'demo', or the FLARE hub id.")
+@click.option("--task", "task_name", required=True,
+              help="A task name, a comma list, or 'all': every installed task of the data format --data is in, mixed.")
+@click.option("--data", required=True,
+              help="What the tasks read: a folder, a file, a data set name or hub id (harness list datasets).")
 @click.option("--out", "out_dir", required=True, help="Output folder: checkpoints, log, final model.")
 @click.option("--deepspeed", default=None, help="zero2, zero3, none or a DeepSpeed JSON file (default: zero2 on CUDA).")
 @click.option("--lora/--no-lora", default=None, help="LoRA on the LLM (default: as the recipe says).")
@@ -44,23 +45,24 @@ import click
 def finetune_command(model_name: str, task_name: str, data: str, out_dir: str, settings: tuple[str, ...],
                      resume: bool, dry_run: bool, init: str, local_rank: int | None, as_json: bool,
                      **options: Any) -> None:
-    """Fine-tune a model on FLARE data (the published Med3DVLM recipe by default).
+    """Fine-tune a model on the samples of one or more tasks (the model recipe's training settings by default).
 
     \b
     Examples:
-      harness finetune --dry-run --model med3dvlm --task all --data demo --out runs/ft
-      harness finetune --model med3dvlm-demo --init base --task all --data demo --out runs/demo-ft --max-steps 20
-      torchrun --nproc-per-node 8 -m harness finetune --model med3dvlm-init --task all \\
-          --data /data/FLARE --out runs/med3dvlm-flare --deepspeed zero2
+      harness finetune --dry-run --model MODEL --task all --data DATA --out runs/ft
+      harness finetune --model MODEL --init base --task TASK --data DATA --out runs/ft --max-steps 20
+      torchrun --nproc-per-node 8 -m harness finetune --model MODEL --task all \\
+          --data /data/DATA --out runs/ft --deepspeed zero2
       harness finetune ... --resume      # continue a stopped run from its newest checkpoint
       harness finetune ... --json        # the training summary as JSON on stdout (logs on stderr)
-      harness push runs/demo-ft --repo-id me/demo-ft     # publish the fine-tuned model on the Hub
+      harness push runs/ft --repo-id me/my-model     # publish the fine-tuned model on the Hub
     """
     from harness.settings import parse_settings, settings_of_dataclass
     from harness.training import dry_run as plan
     from harness.training import dry_run_summary as plan_summary
     from harness.training import finetune, resolve_run
     from harness.training.config import RUN_FIELDS, TrainConfig
+    from harness.training.world import is_main_process
 
     overrides = {key: value for key, value in options.items() if value is not None}
     overrides.update(parse_settings(settings, settings_of_dataclass(TrainConfig, exclude=RUN_FIELDS),
@@ -74,7 +76,7 @@ def finetune_command(model_name: str, task_name: str, data: str, out_dir: str, s
         return
     with contextlib.redirect_stdout(sys.stderr):  # the Trainer's log lines must not mix into the JSON
         out = finetune(cfg, init=init, log=lambda line: click.echo(line, err=True))
-    if os.environ.get("RANK", "0") == "0":  # under a launcher, one summary: rank 0's, which wrote it
+    if is_main_process():  # under a launcher, one summary: rank 0's, which wrote it
         click.echo((out / "training.json").read_text(), nl=False)
 
 

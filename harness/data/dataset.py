@@ -1,5 +1,8 @@
 """A torch Dataset of case images, its collate function, and the reference training augmentation.
 
+A case is any object with ``case_id`` and ``image`` (a path; `harness.task.Case`) and optionally ``domain``:
+which of the model's intensity windows (``Recipe.hu_windows``) its image takes.
+
 >>> loader = image_loader(cases, input_size=(32, 64, 64), batch_size=2, workers=2)  # doctest: +SKIP
 >>> batch = next(iter(loader)); batch["images"].shape                            # doctest: +SKIP
 torch.Size([2, 1, 32, 64, 64])
@@ -14,7 +17,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from harness.data.images import BadCase, check_on_bad_case, prepare_image
-from harness_plugins.tasks.flare.records import Case
+from harness.errors import HarnessError
+from harness.task import Case
 
 
 def train_augmentation() -> Callable[[torch.Tensor], torch.Tensor]:
@@ -50,7 +54,7 @@ class CaseImages(Dataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         case = self.cases[index]
         try:
-            image = prepare_image(case, input_size=self.input_size, hu_windows=self.hu_windows)
+            image = case_image(case, input_size=self.input_size, hu_windows=self.hu_windows)
         except BadCase as exc:
             if self.on_bad_case == "error":
                 raise
@@ -58,6 +62,20 @@ class CaseImages(Dataset):
         if self.transform is not None:
             image = torch.as_tensor(self.transform(image)).float()
         return {"case_id": case.case_id, "index": index, "image": image}
+
+
+def case_image(case: Case, *, input_size: Sequence[int],
+               hu_windows: Mapping[str, Sequence[float]] | None = None) -> torch.Tensor:
+    """The model input (1, D, H, W) of one case, windowed for its ``domain`` (None: the only window)."""
+    if case.image is None:
+        raise HarnessError(f"case {case.case_id} has no image path: load the cases with the task's load_data")
+    try:
+        return prepare_image(case.image, input_size=input_size, hu_windows=hu_windows,
+                             domain=getattr(case, "domain", None))
+    except BadCase as exc:
+        if exc.case_id is not None:
+            raise
+        raise BadCase(exc.path, exc.reason, case.case_id) from None
 
 
 def collate_images(items: list[dict[str, Any]]) -> dict[str, Any]:

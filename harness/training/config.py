@@ -6,9 +6,10 @@
     >>> (cfg.lora_r, cfg.lora_alpha, cfg.learning_rate)
     (8, 32, 0.0001)
 
-A zoo recipe sets only what differs from the published Med3DVLM recipe (LoRA r 16, alpha 32, dropout
-0.05 on the LLM's Linear layers; vision tower, projector, embeddings and lm_head fully trained; ZeRO-2,
-bf16, AdamW lr 5e-5, cosine, warmup 3 %, no weight decay, 100 epochs, batch 8, max length 1024).
+The defaults are the published recipe of the zoo's reference model, so a zoo recipe sets only what differs
+from it (LoRA r 16, alpha 32, dropout 0.05 on the LLM's Linear layers; vision tower, projector, embeddings
+and lm_head fully trained; ZeRO-2, bf16, AdamW lr 5e-5, cosine, warmup 3 %, no weight decay, 100 epochs,
+batch 8, max length 1024).
 """
 
 from __future__ import annotations

@@ -22,9 +22,9 @@ from transformers import TrainerCallback
 
 from harness.data.dataset import CaseImages, train_augmentation
 from harness.errors import HarnessError
+from harness.task import Case
 from harness.training.encoding import encode_example
 from harness.training.samples import Slot
-from harness_plugins.tasks.flare.records import Case
 
 
 class FinetuneDataset(Dataset):

@@ -35,14 +35,24 @@ MAY_CHANGE = frozenset({"out_dir", "resume", "name", "logging_steps", "save_step
 
 
 def data_digest(cases: Sequence[Any]) -> str:
-    """sha256 over the cases' contents (ids, reports, questions), not over where their images lie."""
+    """sha256 over the cases' contents (ids, texts, questions: every field), not over where their files lie
+    (``image``, ``source``)."""
     rows = []
     for case in sorted(cases, key=lambda c: c.case_id):
-        record = dataclasses.asdict(case)
+        record = _fields(case)
         record.pop("image", None)
         record.pop("source", None)
         rows.append(record)
     return hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _fields(case: Any) -> dict[str, Any]:
+    """A case's fields as a dict, whatever a task's case type is (a dataclass or another object)."""
+    if dataclasses.is_dataclass(case) and not isinstance(case, type):
+        return dataclasses.asdict(case)
+    if hasattr(case, "__dict__"):
+        return dict(vars(case))
+    return {"case_id": case.case_id, "repr": repr(case)}
 
 
 def _model_identity(model: str) -> str:

@@ -1,7 +1,7 @@
 """Training samples from cases and task plugins, mixed as the reference mixes them.
 
 Each task renders a case into requests (`Task.requests`) and gives each its target text
-(`Task.target(request)`, or ``request.target``). One case gives one *slot* per task:
+(`Task.target(request)`). One case gives one *slot* per task:
 
 - a task that yields one request per case (the report) gives a fixed sample;
 - a task that yields several (VQA: each global question, each local chain) gives a slot that draws
@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.task import Request
-from harness_plugins.tasks.flare.records import Case
+from harness.task import Case, Task
 
 
 @dataclass
@@ -48,30 +47,43 @@ class Slot:
         return options[int(rng.random() * len(options))] if len(options) > 1 else options[0]
 
 
-def target_of(task: Any, request: Request) -> str:
-    """The training target: the task's ``target(request)`` when it defines one, else ``request.target``."""
-    target = task.target(request) if hasattr(task, "target") else request.target
-    if target is None:
-        raise HarnessError(f"task '{task.name}' gives no training target for {request.key}; it cannot be fine-tuned")
-    return target
-
-
 def build_slots(
-    cases: Sequence[Case], tasks: Sequence[Any], *, style: str, image_tokens: str, tokenizer: Any
-) -> list[Slot]:
-    """Every task's slots over ``cases``, task by task (the reference's ConcatDataset order)."""
+    cases: Sequence[Case], tasks: Sequence[Task], *, style: str, image_tokens: str, tokenizer: Any,
+    leave_out_untrainable: bool = False,
+) -> tuple[list[Slot], list[str]]:
+    """Every task's slots over ``cases``, task by task (the reference's ConcatDataset order), and the names of
+    the tasks left out. A request trains on `Task.target`; a task none of whose requests has one cannot be
+    trained: with ``leave_out_untrainable`` (``--task all``) it is left out, otherwise it is an error, as is a
+    task that gives targets for some requests and not for others."""
     slots: list[Slot] = []
+    left_out: list[str] = []
     for task in tasks:
+        own: list[Slot] = []
+        missing: list[str] = []
         for index, case in enumerate(cases):
             requests = task.requests(case, style=style, image_tokens=image_tokens, tokenizer=tokenizer)
             if not requests:
                 continue
             slot = Slot(case_index=index, task=task.name)
             for request in requests:
-                sample = Sample(request.prompt, target_of(task, request), request.key)
-                slot.by_scope.setdefault(request.scope, []).append(sample)
-            slots.append(slot)
+                target = task.target(request)
+                if target is None:
+                    missing.append(request.key)
+                    continue
+                slot.by_scope.setdefault(request.scope, []).append(Sample(request.prompt, target, request.key))
+            if slot.by_scope:
+                own.append(slot)
+        if missing and not own and leave_out_untrainable:
+            left_out.append(task.name)
+            continue
+        if missing:
+            raise HarnessError(f"task '{task.name}' gives no training target for {missing[0]}"
+                               f"{f' and {len(missing) - 1} more requests' if len(missing) > 1 else ''}; "
+                               f"it cannot be fine-tuned: leave it out of --task")
+        slots.extend(own)
     if not slots:
         names = ", ".join(t.name for t in tasks)
+        if left_out:
+            raise HarnessError(f"none of the tasks {names} gives training targets: fine-tune tasks that do")
         raise HarnessError(f"the data gave no training samples for {names}: check --data and --task")
-    return slots
+    return slots, left_out

@@ -11,6 +11,7 @@ from typing import Any
 from harness.training.config import TrainConfig, resolved_precision
 from harness.training.export import model_name
 from harness.training.parts import count_parameters
+from harness.training.world import launched, world_size
 from harness.training.zero import zero_stage
 
 
@@ -72,9 +73,8 @@ def describe(
 
 
 def _planned(cfg: TrainConfig) -> tuple[Any, bool, dict[str, Any] | None, int]:
-    """The run's model on the meta device (LoRA and trainable parts applied), CUDA or not, DeepSpeed, world size."""
-    import os
-
+    """The run's model on the meta device (LoRA and trainable parts applied), CUDA or not, DeepSpeed, and the world
+    size: the launcher's, else one process per visible GPU (what a launch on this machine would start)."""
     import torch
 
     from harness.training.parts import apply_lora, set_trainable
@@ -87,7 +87,7 @@ def _planned(cfg: TrainConfig) -> tuple[Any, bool, dict[str, Any] | None, int]:
         if cfg.lora:
             model = apply_lora(model, r=cfg.lora_r, alpha=cfg.lora_alpha, dropout=cfg.lora_dropout)
     set_trainable(model, cfg.trainable, lora=cfg.lora)
-    world = int(os.environ.get("WORLD_SIZE", "0")) or max(torch.cuda.device_count(), 1)
+    world = world_size() if launched() else max(torch.cuda.device_count(), 1)
     return model, cuda, deepspeed, world
 
 
@@ -107,19 +107,16 @@ def dry_run_summary(cfg: TrainConfig, *, init: str = "weights") -> dict[str, Any
 
 
 def meta_model(name: str) -> Any:
-    """The architecture of a zoo name or a harness checkpoint folder (call under ``torch.device("meta")``)."""
+    """The architecture of a zoo name or a checkpoint folder (call under ``torch.device("meta")``)."""
     from pathlib import Path
 
     import harness
 
     if Path(name).is_dir():
-        from harness.modeling.configuration import Med3DVLMConfig
-        from harness.modeling.loading import PUBLISHED_MODEL_TYPE, published_config
-        from harness.modeling.modeling import Med3DVLMForCausalLM
-        from harness.training import checkpoint_config
+        from transformers import AutoModelForCausalLM
 
-        raw = checkpoint_config(name)
-        if raw.get("model_type") == PUBLISHED_MODEL_TYPE:
-            return Med3DVLMForCausalLM(published_config(raw, name=Path(name).name))
-        return Med3DVLMForCausalLM(Med3DVLMConfig.from_pretrained(name))
+        from harness.modeling.loading import checkpoint_config
+        from harness.training import checkpoint_config as read_config
+
+        return AutoModelForCausalLM.from_config(checkpoint_config(Path(name), read_config(name)))
     return harness.build_model(name)

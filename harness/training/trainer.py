@@ -1,7 +1,7 @@
 """`finetune(cfg)`: one fine-tuning run on the HF Trainer (DeepSpeed, peft LoRA, checkpoints, resume).
 
     >>> from harness.training import finetune, resolve_run
-    >>> cfg = resolve_run("med3dvlm-demo", task="all", data="demo", out_dir="runs/ft", overrides={"max_steps": 4})
+    >>> cfg = resolve_run("MODEL", task="all", data="DATA", out_dir="runs/ft", overrides={"max_steps": 4})
     >>> finetune(cfg)                                                        # doctest: +SKIP
 
 The same code runs on one CPU process, on one GPU, and under torchrun or the DeepSpeed launcher on
@@ -15,9 +15,8 @@ checked before the model is loaded. At the end the model is written to OUT in th
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,18 +30,12 @@ from harness.training.checkpoints import TRAINED_STATE
 from harness.training.config import TrainConfig, resolved_precision
 from harness.training.csvlog import CsvLogCallback, truncate_log
 from harness.training.parts import apply_lora, set_trainable
+from harness.training.selection import TrainingTasks, select_tasks
+from harness.training.world import is_main_process, world_size
 from harness.training.zero import ensure_distributed_env, resolve_deepspeed, zero_stage
 
 FINISHED = "training.json"
 """Written last by the final export: its presence means the run is finished."""
-
-
-def world_size() -> int:
-    return int(os.environ.get("WORLD_SIZE", "1"))
-
-
-def is_main_process() -> bool:
-    return int(os.environ.get("RANK", "0")) == 0
 
 
 class HarnessTrainer(Trainer):
@@ -149,47 +142,29 @@ def load_for_training(model_name: str, *, init: str, dtype: torch.dtype,
     return model, loading.load_tokenizer(model_name, llm_options=llm_options)
 
 
-def task_names(spec: str) -> list[str]:
-    """``all``: every task whose class declares the FLARE data set as its ``default_data``; else a
-    comma-separated list of task names."""
-    from harness import plugins
-    from harness_plugins.tasks.flare.catalog import FLARE2025_HUB_ID as HUB_ID
-
-
-    registry = plugins.registry("tasks")
-    if spec == "all":
-        names = [entry.name for entry in registry if getattr(entry.load(), "default_data", None) == HUB_ID]
-        if not names:
-            raise HarnessError(f"no installed task is registered for {HUB_ID}; name the tasks with --task")
-        return names
-    names = [name.strip() for name in spec.split(",") if name.strip()]
-    for name in names:
-        registry.get(name)  # an unknown name raises with close matches
-    return names
-
-
-def load_training_cases(cfg: TrainConfig) -> list[Any]:
-    """The cases of ``cfg.data``'s ``cfg.split``, read and validated before any model is loaded."""
-    from harness_plugins.tasks.flare.loading import load_cases
-
-    cases = load_cases(cfg.data, split=cfg.split)
-    if not cases:
+def training_tasks(cfg: TrainConfig) -> TrainingTasks:
+    """The tasks of ``cfg.task`` and the cases of ``cfg.data``'s ``cfg.split``, read and validated before any model
+    is loaded (`harness.training.selection`)."""
+    chosen = select_tasks(cfg.task, cfg.data, split=cfg.split)
+    if not chosen.data.cases:
         raise HarnessError(f"--data {cfg.data} has no cases in split '{cfg.split}': check --data and --split")
-    return cases
+    return chosen
 
 
-def build_dataset(cfg: TrainConfig, model: Any, tokenizer: Any, cases: Sequence[Any] | None = None) -> Any:
-    """The mixed report + VQA training set of `cfg.task` over `cfg.data`'s `cfg.split`."""
-    from harness import plugins
+def build_dataset(cfg: TrainConfig, model: Any, tokenizer: Any, chosen: TrainingTasks | None = None,
+                  say: Callable[[str], None] = print) -> Any:
+    """The training set of ``cfg.task`` over ``cfg.data``'s ``cfg.split``: every task's samples, mixed."""
     from harness.training.dataset import FinetuneDataset
     from harness.training.samples import build_slots
 
     recipe = model.config.get_recipe()
-    registry = plugins.registry("tasks")
-    tasks = [registry.create(name) for name in task_names(cfg.task)]
-    cases = list(cases) if cases is not None else load_training_cases(cfg)
+    chosen = chosen if chosen is not None else training_tasks(cfg)
+    cases = chosen.data.cases
     image_tokens = recipe.image_token * int(model.num_image_tokens)
-    slots = build_slots(cases, tasks, style=recipe.prompt_style, image_tokens=image_tokens, tokenizer=tokenizer)
+    slots, left_out = build_slots(cases, chosen.tasks, style=recipe.prompt_style, image_tokens=image_tokens,
+                                  tokenizer=tokenizer, leave_out_untrainable=chosen.every_installed)
+    for name in left_out:
+        say(f"task {name} gives no training targets: left out of --task all")
     return FinetuneDataset(
         slots, cases, tokenizer, input_size=recipe.input_size, max_length=cfg.max_length,
         hu_windows=recipe.hu_windows, augment=cfg.augment, global_question=cfg.global_question, seed=cfg.seed,
@@ -257,10 +232,10 @@ def finetune(cfg: TrainConfig, *, init: str = "weights", log: Callable[[str], No
     if deepspeed is not None:
         ensure_distributed_env()
     say = log if is_main_process() else (lambda _message: None)
-    names = task_names(cfg.task)
-    cases = load_training_cases(cfg)  # --data and --task are checked before the model loads (or downloads)
-    wanted = fingerprint.run_fingerprint(cfg, init=init, tasks=names, cases=cases, world=world_size(),
-                                         precision=resolved_precision(cfg, cuda), zero_stage=zero_stage(deepspeed))
+    chosen = training_tasks(cfg)  # --data and --task are checked before the model loads (or downloads)
+    wanted = fingerprint.run_fingerprint(cfg, init=init, tasks=chosen.names, cases=chosen.data.cases,
+                                         world=world_size(), precision=resolved_precision(cfg, cuda),
+                                         zero_stage=zero_stage(deepspeed))
     checkpoint = check_out_dir(cfg, wanted, world=world_size(), deepspeed=deepspeed is not None, say=say)
     if checkpoint is False:
         return Path(cfg.out_dir)
@@ -268,7 +243,7 @@ def finetune(cfg: TrainConfig, *, init: str = "weights", log: Callable[[str], No
     model, tokenizer = load_for_training(cfg.model, init=init, dtype=load_dtype(cfg, cuda=cuda, deepspeed=deepspeed),
                                          llm_options=cfg.llm_options)
     model.config.use_cache = False
-    dataset = build_dataset(cfg, model, tokenizer, cases)
+    dataset = build_dataset(cfg, model, tokenizer, chosen, say=say)
     if cfg.lora:
         model = apply_lora(model, r=cfg.lora_r, alpha=cfg.lora_alpha, dropout=cfg.lora_dropout)
     set_trainable(model, cfg.trainable, lora=cfg.lora)
