@@ -123,9 +123,10 @@ def _gradable(metric: Metric) -> bool:
     return metric.installed and metric.higher_is_better and metric.spec.bounds == (0.0, 1.0)
 
 
-def _parts_case(case_id: str, task: Task | None, breakdown: Metric, entry: dict[str, Any],
+def _parts_case(case_id: str, task: Task | None, breakdown: Metric, entry: Any,
                 rows: list[dict[str, Any]], scores: dict[str, float]) -> CaseView:
-    values = entry[breakdown.key]
+    values = entry.get(breakdown.key) if isinstance(entry, dict) else None
+    values = values if isinstance(values, dict) else {}
     row = rows[0]
     split = task.answer_parts if task is not None else (lambda text: {})
     reference = split(row["reference"]) if row.get("reference") is not None else {}
@@ -172,6 +173,18 @@ def _answers_case(case_id: str, task_name: str, means: list[Metric], entry: Any,
     return CaseView(case_id, task_name, scores, items)
 
 
+def _breakdown_of(task: Task | None, breakdowns: list[Metric], entry: Any, row: dict[str, Any]) -> Metric | None:
+    """The breakdown a case is shown by: the first whose per-case values it has, else the task's first when the
+    task splits the case's texts into parts (the parts are then shown without figures)."""
+    for metric in breakdowns:
+        if isinstance(entry, dict) and isinstance(entry.get(metric.key), dict):
+            return metric
+    if breakdowns and task is not None and (task.answer_parts(row["prediction"])
+                                            or task.answer_parts(row.get("reference") or "")):
+        return breakdowns[0]
+    return None
+
+
 def _row_order(scopes: list[str]) -> Any:
     """Rows by the task's scope order (its decoding's), then question id (numerically), then key."""
     def order(row: dict[str, Any]) -> tuple[int, str, int, str]:
@@ -201,8 +214,7 @@ def case_views(result: Result, rows: list[dict[str, Any]]) -> list[CaseView]:
         case_rows = sorted(by_case[case_id], key=order)
         entry = per_case[case_id]
         figures = {m.label: float(v) for m in means if isinstance(v := per_case_value(entry, m.spec), (int, float))}
-        breakdown = next((m for m in breakdowns if isinstance(entry, dict) and isinstance(entry.get(m.key), dict)),
-                         None)
+        breakdown = _breakdown_of(task, breakdowns, entry, case_rows[0])
         if breakdown is not None:
             views.append(_parts_case(case_id, task, breakdown, entry, case_rows, figures))
         else:
