@@ -12,7 +12,11 @@ direction only::
 Optional members have working defaults: `target` (the training target of a request, for
 `harness finetune`), `score_file` (scoring files other than the harness's predictions.jsonl, for
 `harness score`), `datasets` (named data sets, for `--data NAME` and `harness list datasets`),
-`write_demo` and `preprocess` (for `harness data demo` and `harness preprocess`).
+`write_demo` and `preprocess` (for `harness data demo` and `harness preprocess`), `answer_parts` (an answer
+text split into the named parts its ``breakdown`` metrics score, for the leaderboard's per-case browser).
+
+The metric specs are what the leaderboard shows (columns, direction, breakdown tables) and what a result
+file's scores are checked against (`harness.results.validate_result`).
 
 Subclass `Task` (an ABC) or provide the same members; `check_task` verifies a task class when the
 registry first resolves it, and a class missing a member is one error line naming its plugin.

@@ -214,3 +214,18 @@ def test_the_browser_grades_answers_by_the_metric_of_their_scope(toy_plugin: str
     assert view.scores == {"Abs. error (mm)": 0.0, "Within 5 mm": 0.5}
     (item,) = view.items
     assert (item.label, item.score, item.grade) == ("answer · how far?", 0.5, "partly")
+
+
+def test_add_refuses_predictions_whose_case_ids_are_not_the_per_case_keys(tmp_path: Path) -> None:
+    from harness.leaderboard.collect import add_run
+
+    run = tmp_path / "run"
+    run.mkdir()
+    data = toy_result("a", 1.0, 0.5)
+    (run / "result.json").write_text(json.dumps(data))
+    (run / "predictions.jsonl").write_text(json.dumps({"key": "c0.nii.gz/answer/0", "case_id": "c0.nii.gz",
+                                                       "scope": "answer", "prediction": "1"}) + "\n")
+    with pytest.raises(HarnessError, match=r"none of its case ids is a key of the result's scores\.per_case "
+                                           r"\(e\.g\. 'c0\.nii\.gz' against 'c0'\)"):
+        add_run(run, tmp_path / "results")
+    assert not (tmp_path / "results").exists()

@@ -1,7 +1,7 @@
 """Group results into boards, one per (data set, split, judge), and compute their rows.
 
 The output is a plain, JSON-ready document (it is leaderboard.json); the tables, page and plots
-all render from it. Judge-free results (VQA) join every board of their data set and split.
+all render from it. Judge-free results join every board of their data set and split.
 """
 
 from __future__ import annotations
@@ -76,8 +76,8 @@ def _metric_cell(result: Result, metric: Metric) -> dict[str, Any] | None:
 def _breakdown_values(scores: dict[str, Any], breakdowns: list[Metric]) -> dict[Metric, dict[str, float | None]]:
     """A result's breakdown tables (metric -> part -> value).
 
-    The parts of a task's first breakdown are the table's rows: a part only a later breakdown has (e.g. an
-    organ only a generated report names, parsed from free text) stays in the result file but not on the board."""
+    The parts of a task's first breakdown are the table's rows: a part only a later breakdown has (e.g. a
+    name only a generated text has, split from free text) stays in the result file but not on the board."""
     out: dict[Metric, dict[str, float | None]] = {}
     first = scores.get(breakdowns[0].key) if breakdowns else None
     named = first if isinstance(first, dict) and first else None

@@ -84,9 +84,15 @@ def scored_predictions(path: Path, data: dict[str, Any]) -> list[dict[str, Any]]
     predictions of cases it did not score, e.g. bad cases)."""
     per_case = data["scores"].get("per_case") or {}
     rows = {}
-    for row in read_predictions(path, fix=RUN_FIX, torn_tail=True):
+    read = read_predictions(path, fix=RUN_FIX, torn_tail=True)
+    for row in read:
         if not per_case or _per_case_key(per_case, row["case_id"]) is not None:
             rows.setdefault(row["key"], {k: row.get(k) for k in Prediction.__dataclass_fields__ if k in row})
+    if read and not rows:
+        raise PredictionsError(
+            f"{path}: none of its case ids is a key of the result's scores.per_case (e.g. {read[0]['case_id']!r} "
+            f"against {next(iter(per_case))!r}); the task's scorer must key per_case by the case id as the "
+            "predictions write it")
     return [rows[key] for key in sorted(rows)]
 
 

@@ -27,7 +27,7 @@ class Result:
     def key(self) -> tuple[str, ...]:
         """What a result claims: (model, task, data set, split, judge), case-folded; two files may not share one.
 
-        Case-folded because ``Med3DVLM/`` and ``med3dvlm/`` are one folder on case-insensitive file systems.
+        Case-folded because ``Model-A/`` and ``model-a/`` are one folder on case-insensitive file systems.
         """
         d = self.data
         parts = (d["model"]["name"], d["task"]["name"], d["data"]["name"], d["data"]["split"], self.judge or "")
