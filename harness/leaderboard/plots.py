@@ -125,7 +125,7 @@ def _scores_figure(board: dict[str, Any], title: str, colours: dict[str, str]) -
         ax.bar(positions, values, width=width, yerr=error, capsize=3, label=label, color=colours[row["model"]])
         _mark_zeros_and_missing(ax, positions, [c["value"] if c else None for c in cells], colours[row["model"]],
                                 horizontal=False)
-    ax.set_xticks(x, [m["label"] for m in metrics])
+    ax.set_xticks(x, [m["label"] if m["higher_is_better"] else f"{m['label']}\n(lower is better)" for m in metrics])
     limits = _limits([c["value"] for row in rows for c in row["metrics"].values()])
     if limits:
         ax.set_ylim(*limits)
