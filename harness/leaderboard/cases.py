@@ -19,6 +19,7 @@ otherwise the answer is graded "partly" with the case mean beside it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -165,12 +166,10 @@ def _answers_case(case_id: str, task_name: str, means: list[Metric], entry: Any,
     items = []
     for row in rows:
         metric = by_scope.get(row["scope"], fallback)
-        mean = per_case_value(entry, metric.spec) if metric is not None else None
-        count = entry.get(metric.weight_key, 1) if metric is not None and metric.weight_key and isinstance(
-            entry, dict) else 1
-        if mean is None or metric is None or not _gradable(metric):
+        if metric is None or not _gradable(metric) or (mean := per_case_value(entry, metric.spec)) is None:
             score, graded, note = None, None, None
         else:
+            count = entry.get(metric.weight_key, 1) if metric.weight_key and isinstance(entry, dict) else 1
             exact = (shown[row["scope"]] == 1 and count == 1) or mean in (0.0, 1.0)
             score, graded = (mean, grade(mean)) if exact else (None, "partly")
             note = None if exact else f"case mean {mean:.4g} over {count} {row['scope']} rows"
@@ -191,7 +190,7 @@ def _breakdown_of(task: Task | None, breakdowns: list[Metric], entry: Any, row: 
     return None
 
 
-def _row_order(scopes: list[str]) -> Any:
+def _row_order(scopes: list[str]) -> Callable[[dict[str, Any]], tuple[int, str, int, str]]:
     """Rows by the task's scope order (its decoding's), then question id (numerically), then key."""
     def order(row: dict[str, Any]) -> tuple[int, str, int, str]:
         rank = scopes.index(row["scope"]) if row["scope"] in scopes else len(scopes)

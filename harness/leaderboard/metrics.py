@@ -50,9 +50,6 @@ class Metric:
     def weight_key(self) -> str | None:
         return self.spec.weight_key
 
-    def to_json(self) -> dict[str, Any]:
-        return {"key": self.key, "label": self.label, "task": self.task}
-
 
 def task_metrics(task: str, scores: dict[str, Any]) -> list[Metric]:
     """Every metric of ``task``, in the task's order: its declared specs, else guessed from ``scores``."""
