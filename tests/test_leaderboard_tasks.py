@@ -155,10 +155,14 @@ def test_cli_build_renders_the_tasks_own_board(toy_plugin: str, toy_results: Pat
 
 def test_a_task_that_is_not_installed_still_shows_with_a_note(toy_results: Path) -> None:
     assert installed_task("toy_distance") is None
+    reordered = toy_result("other", 2.0, 0.1)
+    reordered["scores"] = {"task": "toy_distance", "hit_rate": 0.1, "abs_error": 2.0, "n_cases": 4}  # other order
+    write(toy_results, reordered)
     board = _board(toy_results)
     assert [m["label"] for m in board["metrics"]] == ["toy_distance abs_error", "toy_distance hit_rate"]
     assert board["breakdowns"] == []
-    assert [row["model"] for row in board["rows"]] == ["far", "close", "closest"]  # higher taken as better
+    assert [row["model"] for row in board["rows"]] == ["far", "other", "close", "closest"]  # higher taken as better
+    assert board["rows"][1]["metrics"]["hit_rate"]["value"] == 0.1
     (note,) = board["task_notes"]
     assert "task 'toy_distance' is not installed" in note
 

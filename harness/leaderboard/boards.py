@@ -14,6 +14,9 @@ from harness.leaderboard.collect import Result, is_partial
 from harness.leaderboard.metrics import Metric, breakdowns_for, metrics_for, per_case_values, task_metrics
 from harness.leaderboard.stats import LEVEL, RESAMPLES, SEED, bootstrap_ci, paired_bootstrap
 
+Columns = dict[tuple[str, str], str]
+"""(task, metric key) -> the metric's key on a board."""
+
 DOCUMENT_VERSION = 3
 DIGITS = 6
 
@@ -88,7 +91,7 @@ def _breakdown_values(scores: dict[str, Any], breakdowns: list[Metric]) -> dict[
     return out
 
 
-def _row(model: str, results: list[Result], predictions: set[str], columns: dict[Metric, str]) -> dict[str, Any]:
+def _row(model: str, results: list[Result], predictions: set[str], columns: Columns) -> dict[str, Any]:
     """`columns`: each metric's (and breakdown's) key on this board."""
     first = results[0].data["model"]
     row: dict[str, Any] = {
@@ -111,9 +114,9 @@ def _row(model: str, results: list[Result], predictions: set[str], columns: dict
         for metric in metrics_for(scores):
             cell = _metric_cell(result, metric)
             if cell is not None:
-                row["metrics"][columns[metric]] = cell
+                row["metrics"][columns[metric.task, metric.key]] = cell
         for metric, values in _breakdown_values(scores, breakdowns_for(scores)).items():
-            row["breakdowns"][columns[metric]] = values
+            row["breakdowns"][columns[metric.task, metric.key]] = values
     return row
 
 
@@ -128,7 +131,7 @@ def _sort_key(row: dict[str, Any], metrics: list[dict[str, Any]]) -> tuple[Any, 
     return (*key, row["model"])
 
 
-def _comparisons(results: list[Result], metrics: list[Metric], columns: dict[Metric, str]) -> list[dict[str, Any]]:
+def _comparisons(results: list[Result], metrics: list[Metric], columns: Columns) -> list[dict[str, Any]]:
     measured = sorted((r for r in results if r.data["source"] == "measured"), key=lambda r: r.data["model"]["name"])
     out: list[dict[str, Any]] = []
     for metric in metrics:
@@ -141,7 +144,7 @@ def _comparisons(results: list[Result], metrics: list[Metric], columns: dict[Met
                 if comparison is None:
                     continue
                 out.append({
-                    "metric": columns[metric],
+                    "metric": columns[metric.task, metric.key],
                     "a": name_a,
                     "b": name_b,
                     "n_common": comparison.n_common,
@@ -160,7 +163,7 @@ def _board_metrics(results: list[Result]) -> tuple[list[Metric], list[Metric], l
     for result in sorted(results, key=lambda r: r.data["task"]["name"]):
         scores = result.data["scores"]
         found = by_task.setdefault(scores["task"], [])
-        found += [m for m in task_metrics(scores["task"], scores) if m not in found]
+        found += [m for m in task_metrics(scores["task"], scores) if m.key not in {f.key for f in found}]
     metrics = [m for found in by_task.values() for m in found]
     notes = [f"task '{task}' is not installed: its numeric scores are shown as columns, higher taken as better; "
              "install its plugin for its own columns" for task, found in by_task.items()
@@ -169,12 +172,12 @@ def _board_metrics(results: list[Result]) -> tuple[list[Metric], list[Metric], l
             notes)
 
 
-def _columns(metrics: list[Metric]) -> dict[Metric, str]:
+def _columns(metrics: list[Metric]) -> Columns:
     """Each metric's column key: its score key, or ``task/key`` when two tasks of the board share the key."""
     seen: dict[str, int] = {}
     for metric in metrics:
         seen[metric.key] = seen.get(metric.key, 0) + 1
-    return {m: m.key if seen[m.key] == 1 else f"{m.task}/{m.key}" for m in metrics}
+    return {(m.task, m.key): m.key if seen[m.key] == 1 else f"{m.task}/{m.key}" for m in metrics}
 
 
 def _board(data_name: str, split: str, judge: str | None, results: list[Result],
@@ -184,16 +187,20 @@ def _board(data_name: str, split: str, judge: str | None, results: list[Result],
     by_model: dict[str, list[Result]] = {}
     for result in results:
         by_model.setdefault(result.data["model"]["name"], []).append(result)
-    shown = [{"key": columns[m], "label": m.label if columns[m] == m.key else f"{m.label} ({m.task})",
-              "task": m.task, "higher_is_better": m.higher_is_better} for m in metrics]
+    shown = []
+    for m in metrics:
+        key = columns[m.task, m.key]
+        shown.append({"key": key, "label": m.label if key == m.key else f"{m.label} ({m.task})", "task": m.task,
+                      "higher_is_better": m.higher_is_better})
     rows = sorted((_row(model, rs, predictions, columns) for model, rs in by_model.items()),
                   key=lambda r: _sort_key(r, shown))
     tables = []
     for metric in breakdowns:
-        same_task = [columns[b] for b in breakdowns if b.task == metric.task]
+        same_task = [columns[b.task, b.key] for b in breakdowns if b.task == metric.task]
         parts = sorted({part for row in rows for key in same_task for part in row["breakdowns"].get(key, {})})
-        tables.append({"key": columns[metric], "label": metric.label, "description": metric.spec.description,
-                       "task": metric.task, "parts": metric.spec.parts, "names": parts})
+        tables.append({"key": columns[metric.task, metric.key], "label": metric.label,
+                       "description": metric.spec.description, "task": metric.task, "parts": metric.spec.parts,
+                       "names": parts})
     return {
         "id": slug(data_name, split, judge),
         "data": data_name,
