@@ -147,8 +147,10 @@ def validate_result(data: dict[str, Any], path: str | Path | None = None) -> Non
             f"{where}invalid result file at {error.json_path}: {message} (schema: docs/results.md)"
         )
     errors = _consistency_errors(data)
-    task = installed_task(data["task"]["name"]) if not errors else None
-    for json_path, message in errors + (_metric_errors(data, task) if task is not None else []):
+    if not errors and (task := installed_task(data["task"]["name"])) is not None:
+        errors = _metric_errors(data, task)
+    if errors:
+        json_path, message = errors[0]
         raise HarnessError(f"{where}invalid result file at {json_path}: {message}")
 
 
