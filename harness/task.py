@@ -13,7 +13,11 @@ Optional members have working defaults: `target` (the training target of a reque
 `harness finetune`), `score_file` (scoring files other than the harness's predictions.jsonl, for
 `harness score`), `load_ground_truth` (the cases of ``harness score --ground-truth FILE``), `datasets`
 (named data sets, for `--data NAME` and `harness list datasets`), `write_demo` and `preprocess` (for
-`harness data demo` and `harness preprocess`).
+`harness data demo` and `harness preprocess`), `answer_parts` (an answer text split into the named parts
+its ``breakdown`` metrics score, for the leaderboard's per-case browser).
+
+The metric specs are what the leaderboard shows (columns, direction, breakdown tables) and what a result
+file's scores are checked against (`harness.results.validate_result`).
 
 Subclass `Task` (an ABC) or provide the same members; `check_task` verifies a task class when the
 registry first resolves it, and a class missing a member is one error line naming its plugin.
@@ -168,6 +172,13 @@ class MetricSpec:
     primary: bool = False
     """The task's headline number; a bare number (or ``{"score": x}``) in ``per_case`` is this metric's value."""
     description: str = ""
+    bounds: tuple[float, float] | None = None
+    """The closed range every value lies in (``(0.0, 1.0)`` for a fraction); a result outside it is refused."""
+    scope: str | None = None
+    """The request scope whose answers this metric scores, when it is one: the per-case browser then grades each
+    answer of that scope by the case's value."""
+    parts: str = "part"
+    """For a ``breakdown``: what its names are (``organ``), the first column of its table."""
 
 
 class Task(ABC):
@@ -239,6 +250,11 @@ class Task(ABC):
     def preprocess(self, data: Any, *, out: Path, **options: Any) -> Any:
         """Write a preprocessed copy of ``data`` (`harness preprocess`)."""
         raise UnavailableError(f"task '{self.name}' has no preprocessing")
+
+    def answer_parts(self, text: str) -> dict[str, str]:
+        """An answer (or reference) text as its named parts, the names of the task's ``breakdown`` metrics
+        (e.g. organ -> sentence), for the per-case browser; {} when the task's answers have no parts."""
+        return {}
 
     def metric(self, key: str) -> MetricSpec:
         for spec in self.metrics:

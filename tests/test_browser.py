@@ -137,14 +137,14 @@ def _check_case_browser(driver) -> None:
     assert count.text == "showing 48 of 48 cases"
 
     _choose(driver, browser, "model", "med3dvlm-demo")
-    _choose(driver, browser, "organ", "liver")
+    _choose(driver, browser, "part", "liver")
     articles = _visible(driver, f"#cases-{DEMO} article.case")
     assert len(articles) == 6 and count.text == "showing 6 of 48 cases"  # 6 of its 12 references name the liver
     for article in articles:
         assert article.get_attribute("data-model") == "med3dvlm-demo"
-        assert article.get_attribute("data-task") == "report"
+        assert article.get_attribute("data-task") == "flare_report"
         (item,) = [i for i in article.find_elements("css selector", "tr.item") if i.is_displayed()]
-        assert item.get_attribute("data-organ") == "liver"
+        assert item.get_attribute("data-part") == "liver"
     first = articles[0]
     assert first.get_attribute("data-case") == "amos_00025.nii.gz"
     reference = first.find_element("css selector", "tr.item td.reference").text
@@ -157,13 +157,13 @@ def _check_case_browser(driver) -> None:
     assert wrong and all(i.get_attribute("data-grade") == "wrong" and i.text.endswith("0.000") for i in wrong)
     assert 0 < len(_visible(driver, f"#cases-{DEMO} article.case")) < 6
 
-    _choose(driver, browser, "organ", "")
-    _choose(driver, browser, "task", "vqa")
+    _choose(driver, browser, "part", "")
+    _choose(driver, browser, "task", "flare_vqa")
     _choose(driver, browser, "grade", "correct")
     correct = _visible(driver, f"#cases-{DEMO} tr.item")
     assert correct and all(i.get_attribute("data-grade") == "correct" and i.text.endswith("1.000") for i in correct)
     for article in _visible(driver, f"#cases-{DEMO} article.case"):
-        assert article.get_attribute("data-task") == "vqa"
+        assert article.get_attribute("data-task") == "flare_vqa"
     _choose(driver, browser, "grade", "")
     _choose(driver, browser, "model", "")
     _choose(driver, browser, "task", "")

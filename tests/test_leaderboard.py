@@ -168,11 +168,11 @@ def test_reported_med3dvlm_figures_are_shown_to_four_digits_and_kept_exactly(res
     assert fmt(0.0) == "0.000" and fmt(0.042941) == "0.04294" and fmt(0.25886) == "0.2589" and fmt(1.0) == "1.000"
     heatmap = page.split('id="organs_all_cases-')[1].split("</table>")[0]
     for organ, figure in MED3DVLM_ORGANS.items():
-        assert (f'<tr data-organ="{organ}"><td data-sort="{organ}">{organ}</td><td class="num" data-sort="{figure}" '
+        assert (f'<tr data-part="{organ}"><td data-sort="{organ}">{organ}</td><td class="num" data-sort="{figure}" '
                 f'title="{figure}"') in heatmap
     row = next(r for b in document["boards"] for r in b["rows"] if r["model"] == "med3dvlm-readme")
-    assert {k: str(v) for k, v in row["organs_all_cases"].items()} == MED3DVLM_ORGANS
-    assert row["organs"] == {}
+    assert {k: str(v) for k, v in row["breakdowns"]["organs_all_cases"].items()} == MED3DVLM_ORGANS
+    assert "organs" not in row["breakdowns"]
     assert "citation" in json.dumps(row["results"]["flare_report"])
     phi3 = next(r for b in document["boards"] for r in b["rows"] if r["model"] == "flare25-phi3-baseline")
     assert "green" not in phi3["metrics"] and phi3["metrics"]["local_accuracy"]["value"] == 0.5691
@@ -422,12 +422,12 @@ def test_report_case_view_joins_texts_with_the_official_organ_scores(results: Pa
                                                                            "stomach": 0.5}}
     row = _prediction("case000", prediction="liver: normal\nstomach: thick wall")
     (view,) = case_views(result, [row])
-    assert (view.case_id, view.task, view.scores) == ("case000", "report", {"score": 0.5})
-    items = {item.organ: item for item in view.items}
+    assert (view.case_id, view.task, view.scores, view.parts) == ("case000", "flare_report", {"GREEN": 0.5}, "organ")
+    items = {item.part: item for item in view.items}
     assert list(items) == ["liver", "spleen", "stomach"]
     assert (items["liver"].reference, items["liver"].prediction, items["liver"].grade) == ("normal", "normal",
                                                                                            "correct")
-    assert items["spleen"].grade == "wrong" and "not in the generated report" in items["spleen"].note
+    assert items["spleen"].grade == "wrong" and "not in the generated text" in items["spleen"].note
     assert items["stomach"].reference is None and items["stomach"].absent == "not in the reference"
     assert items["stomach"].grade == "partly"
 
@@ -439,21 +439,22 @@ def test_vqa_question_grades_are_exact_or_marked_as_the_case_mean(results: Path)
     per_case["case000"] = {"global_accuracy": 0.5, "n_global": 1, "local_accuracy": 0.5, "n_local": 2}
     per_case["case001"] = {"global_accuracy": 1.0, "n_global": 1, "local_accuracy": 0.0, "n_local": 2}
     rows = [_prediction("case000", "global"), _prediction("case000", "local", 1), _prediction("case000", "local", 2),
-            _prediction("case001.nii.gz", "local", 1), _prediction("case001.nii.gz", "local", 2)]
+            _prediction("case001", "local", 1), _prediction("case001", "local", 2),
+            _prediction("case002.nii.gz", "local", 1)]  # per_case has no "case002.nii.gz": not shown
     first, second = case_views(result, rows)
     grades = [(item.score, item.grade, item.note) for item in first.items]
     assert grades[0] == (0.5, "partly", None)  # the case's only global question: its score is the case's
     assert grades[1][:2] == (None, "partly") and "case mean 0.5 over 2 local rows" in grades[1][2]
-    assert second.case_id == "case001"  # the scorer's canonical id, without ".nii.gz"
+    assert first.scores == {"VQA global": 0.5, "VQA local": 0.5} and second.case_id == "case001"
     assert [(item.score, item.grade) for item in second.items] == [(0.0, "wrong"), (0.0, "wrong")]
 
 
 def test_zero_bars_are_drawn_unlike_missing_ones(results: Path) -> None:
-    from harness.leaderboard.plots import MISSING_LABEL, _organs_figure, _scores_figure
+    from harness.leaderboard.plots import MISSING_LABEL, _breakdowns_figure, _scores_figure
 
     document = document_of(results)
     board = _board(document, "FLARE-Task5-MLLM-3D", "StanfordAIMI/GREEN-radllama2-7b")
-    organs = _organs_figure(board, "t", document["colours"])
+    organs = _breakdowns_figure(board, "t", document["colours"])
     dots = [line for ax in organs.axes for line in ax.lines if line.get_marker() == "o"]
     # breast tissue and diaphragm are 0 in both reported tables: one dot each, per panel.
     assert len(dots) == 4 and {line.get_xdata()[0] for line in dots} == {0.0}
@@ -494,7 +495,8 @@ def test_browser_holds_each_case_with_its_items(results: Path, tmp_path: Path) -
     page = html(make_document(found, {"demo-new/flare_report.predictions.jsonl"}), views)
     browser = page.split('<details class="browser" id="cases-demo-validation-lexical-v1">')[1].split("</details>\n")[0]
     assert "Per-case browser: 2 cases of 1 model(s)" in browser
-    assert browser.count('<article class="case" data-model="demo-new" data-task="report"') == 2
+    assert browser.count('<article class="case" data-model="demo-new" data-task="flare_report"') == 2
+    assert '<label>Organ<select class="f-part">' in browser
     assert '<option value="liver">liver</option>' in browser
     assert '<td class="reference">normal</td><td class="generated">normal</td>' in browser
     assert '<span class="missing">not recorded</span>' in browser

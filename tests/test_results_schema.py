@@ -88,7 +88,7 @@ def test_a_measured_result_with_per_case_scores_is_valid() -> None:
         (lambda d: d.__setitem__("source", "rumoured"), "$.source"),
         (lambda d: d["model"].__setitem__("name", "../escape"), "$.model.name"),
         (lambda d: d["scores"].__setitem__("judge", "other:v2"), "$.scores.judge"),
-        (lambda d: d["scores"].__setitem__("task", "flare_vqa"), "$.scores"),
+        (lambda d: d["scores"].__setitem__("task", "flare_vqa"), "$.scores.task"),
     ],
 )
 def test_invalid_results_name_the_file_and_json_path(mutate, json_path: str) -> None:

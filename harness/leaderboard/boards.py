@@ -1,7 +1,7 @@
 """Group results into boards, one per (data set, split, judge), and compute their rows.
 
 The output is a plain, JSON-ready document (it is leaderboard.json); the tables, page and plots
-all render from it. Judge-free results (VQA) join every board of their data set and split.
+all render from it. Judge-free results join every board of their data set and split.
 """
 
 from __future__ import annotations
@@ -11,10 +11,13 @@ from typing import Any
 
 from harness.leaderboard.cases import predictions_path
 from harness.leaderboard.collect import Result, is_partial
-from harness.leaderboard.metrics import KNOWN_METRICS, ORGAN_AVERAGINGS, Metric, metrics_for, per_case_values
+from harness.leaderboard.metrics import Metric, breakdowns_for, metrics_for, per_case_values, task_metrics
 from harness.leaderboard.stats import LEVEL, RESAMPLES, SEED, bootstrap_ci, paired_bootstrap
 
-DOCUMENT_VERSION = 2
+Columns = dict[tuple[str, str], str]
+"""(task, metric key) -> the metric's key on a board."""
+
+DOCUMENT_VERSION = 3
 DIGITS = 6
 
 
@@ -73,7 +76,23 @@ def _metric_cell(result: Result, metric: Metric) -> dict[str, Any] | None:
     }
 
 
-def _row(model: str, results: list[Result], predictions: set[str]) -> dict[str, Any]:
+def _breakdown_values(scores: dict[str, Any], breakdowns: list[Metric]) -> dict[Metric, dict[str, float | None]]:
+    """A result's breakdown tables (metric -> part -> value).
+
+    The parts of a task's first breakdown are the table's rows: a part only a later breakdown has (e.g. a
+    name only a generated text has, split from free text) stays in the result file but not on the board."""
+    out: dict[Metric, dict[str, float | None]] = {}
+    first = scores.get(breakdowns[0].key) if breakdowns else None
+    named = first if isinstance(first, dict) and first else None
+    for metric in breakdowns:
+        values = scores.get(metric.key)
+        if isinstance(values, dict) and values:
+            out[metric] = {part: _round(v) for part, v in sorted(values.items()) if not named or part in named}
+    return out
+
+
+def _row(model: str, results: list[Result], predictions: set[str], columns: Columns) -> dict[str, Any]:
+    """`columns`: each metric's (and breakdown's) key on this board."""
     first = results[0].data["model"]
     row: dict[str, Any] = {
         "model": model,
@@ -84,9 +103,7 @@ def _row(model: str, results: list[Result], predictions: set[str]) -> dict[str, 
         "sources": sorted({r.data["source"] for r in results}),
         "partial": any(is_partial(r.data) for r in results),
         "metrics": {},
-        "organs": {},
-        "organs_all_cases": {},
-        "organs_task": None,
+        "breakdowns": {},
         "results": {},
     }
     for result in results:
@@ -97,29 +114,24 @@ def _row(model: str, results: list[Result], predictions: set[str]) -> dict[str, 
         for metric in metrics_for(scores):
             cell = _metric_cell(result, metric)
             if cell is not None:
-                row["metrics"][metric.key] = cell
-        # Organs that only a generated report names (free text parsed as "key: value") stay in the result
-        # file but not on the board: when the official averaging lists the reference organs, keep to them.
-        reference_organs = scores.get("organs") if isinstance(scores.get("organs"), dict) else None
-        for averaging, _ in ORGAN_AVERAGINGS:
-            organs = scores.get(averaging)
-            if isinstance(organs, dict) and organs:
-                row["organs_task"] = task
-                row[averaging].update({organ: _round(v) for organ, v in sorted(organs.items())
-                                       if not reference_organs or organ in reference_organs})
+                row["metrics"][columns[metric.task, metric.key]] = cell
+        for metric, values in _breakdown_values(scores, breakdowns_for(scores)).items():
+            row["breakdowns"][columns[metric.task, metric.key]] = values
     return row
 
 
-def _sort_key(row: dict[str, Any], metric_keys: list[str]) -> tuple[Any, ...]:
-    """Best first on the board's metrics in order; rows missing a metric go after those that have it."""
+def _sort_key(row: dict[str, Any], metrics: list[dict[str, Any]]) -> tuple[Any, ...]:
+    """Best first on the board's metrics in order (each in its own direction); rows missing a metric go after
+    those that have it."""
     key: list[Any] = []
-    for metric in metric_keys:
-        cell = row["metrics"].get(metric)
-        key += [cell is None, -(cell["value"] if cell else 0.0)]
+    for metric in metrics:
+        cell = row["metrics"].get(metric["key"])
+        value = cell["value"] if cell else 0.0
+        key += [cell is None, -value if metric["higher_is_better"] else value]
     return (*key, row["model"])
 
 
-def _comparisons(results: list[Result], metrics: list[Metric]) -> list[dict[str, Any]]:
+def _comparisons(results: list[Result], metrics: list[Metric], columns: Columns) -> list[dict[str, Any]]:
     measured = sorted((r for r in results if r.data["source"] == "measured"), key=lambda r: r.data["model"]["name"])
     out: list[dict[str, Any]] = []
     for metric in metrics:
@@ -132,7 +144,7 @@ def _comparisons(results: list[Result], metrics: list[Metric]) -> list[dict[str,
                 if comparison is None:
                     continue
                 out.append({
-                    "metric": metric.key,
+                    "metric": columns[metric.task, metric.key],
                     "a": name_a,
                     "b": name_b,
                     "n_common": comparison.n_common,
@@ -144,32 +156,67 @@ def _comparisons(results: list[Result], metrics: list[Metric]) -> list[dict[str,
     return out
 
 
+def _board_metrics(results: list[Result]) -> tuple[list[Metric], list[Metric], list[str]]:
+    """The board's columns and breakdown tables, by task name then each task's own order, and one note per task
+    that is not installed."""
+    by_task: dict[str, list[Metric]] = {}
+    for result in sorted(results, key=lambda r: r.data["task"]["name"]):
+        scores = result.data["scores"]
+        found = by_task.setdefault(scores["task"], [])
+        found += [m for m in task_metrics(scores["task"], scores) if m.key not in {f.key for f in found}]
+    metrics = [m for found in by_task.values() for m in found]
+    notes = [f"task '{task}' is not installed: its numeric scores are shown as columns, higher taken as better; "
+             "install its plugin for its own columns" for task, found in by_task.items()
+             if any(not m.installed for m in found)]
+    return ([m for m in metrics if m.spec.aggregate == "mean"], [m for m in metrics if m.spec.aggregate == "breakdown"],
+            notes)
+
+
+def _columns(metrics: list[Metric]) -> Columns:
+    """Each metric's column key: its score key, or ``task/key`` when two tasks of the board share the key."""
+    seen: dict[str, int] = {}
+    for metric in metrics:
+        seen[metric.key] = seen.get(metric.key, 0) + 1
+    return {(m.task, m.key): m.key if seen[m.key] == 1 else f"{m.task}/{m.key}" for m in metrics}
+
+
 def _board(data_name: str, split: str, judge: str | None, results: list[Result],
            predictions: set[str]) -> dict[str, Any]:
-    metrics: list[Metric] = []
-    for result in results:
-        for metric in metrics_for(result.data["scores"]):
-            if metric not in metrics:
-                metrics.append(metric)
-    known = list(KNOWN_METRICS)
-    metrics.sort(key=lambda m: known.index(m) if m in known else len(known))  # stable: unknown ones keep their order
+    metrics, breakdowns, notes = _board_metrics(results)
+    columns = {**_columns(metrics), **_columns(breakdowns)}
     by_model: dict[str, list[Result]] = {}
     for result in results:
         by_model.setdefault(result.data["model"]["name"], []).append(result)
-    metric_keys = [m.key for m in metrics]
-    rows = sorted((_row(model, rs, predictions) for model, rs in by_model.items()),
-                  key=lambda r: _sort_key(r, metric_keys))
-    organs = sorted({organ for row in rows for averaging, _ in ORGAN_AVERAGINGS for organ in row[averaging]})
+    shown = []
+    for m in metrics:
+        key = columns[m.task, m.key]
+        shown.append({"key": key, "label": m.label if key == m.key else f"{m.label} ({m.task})", "task": m.task,
+                      "higher_is_better": m.higher_is_better})
+    rows = sorted((_row(model, rs, predictions, columns) for model, rs in by_model.items()),
+                  key=lambda r: _sort_key(r, shown))
+    tables = []
+    for metric in breakdowns:
+        same_task = [columns[b.task, b.key] for b in breakdowns if b.task == metric.task]
+        parts = sorted({part for row in rows for key in same_task for part in row["breakdowns"].get(key, {})})
+        tables.append({"key": columns[metric.task, metric.key], "label": metric.label,
+                       "description": metric.spec.description, "task": metric.task, "parts": metric.spec.parts,
+                       "names": parts})
     return {
         "id": slug(data_name, split, judge),
         "data": data_name,
         "split": split,
         "judge": judge,
-        "metrics": [{"key": m.key, "label": m.label, "task": m.task} for m in metrics],
-        "organs": organs,
+        "metrics": shown,
+        "breakdowns": tables,
         "rows": rows,
-        "comparisons": _comparisons(results, metrics),
+        "comparisons": _comparisons(results, metrics, columns),
+        "task_notes": notes,
     }
+
+
+def breakdown_rows(board: dict[str, Any], breakdown: dict[str, Any]) -> list[dict[str, Any]]:
+    """The board's rows that have figures for a breakdown table."""
+    return [row for row in board["rows"] if row["breakdowns"].get(breakdown["key"])]
 
 
 def colours(models: list[str]) -> dict[str, str]:

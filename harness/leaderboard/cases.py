@@ -3,28 +3,36 @@
 A measured result ``<model>/<task>.json`` may have its run's predictions beside it, as
 ``<model>/<task>.predictions.jsonl`` (one prediction per line, as `harness run` writes them, with the
 reference text when the run recorded it). The page's per-case browser is built from the two files; the
-scores it shows are the official ones from the result's ``scores.per_case``, never recomputed here.
+scores it shows are the official ones from the result's ``scores.per_case``, never recomputed here. A
+prediction belongs to the ``per_case`` entry of its case id as written.
 
-Correctness grades: a score of 1 is "correct", 0 "wrong", anything between "partly". A VQA case's
-per-case accuracy is the mean over its questions of that scope, so a single question's grade is known
-exactly when the case has one question of the scope, or when the mean is 0 or 1; otherwise the question
-is graded "partly" with the case mean beside it.
+What a case shows comes from its task's metric specs: a case whose ``per_case`` entry holds a ``breakdown``
+metric (an object of part -> number) shows one line per part, with the texts the task's `answer_parts` splits
+out; any other case shows one line per answer, graded by the metric whose ``scope`` is the answer's.
+
+Correctness grades (for metrics that are fractions, higher better): a score of 1 is "correct", 0 "wrong",
+anything between "partly". A case's value may be the mean over its answers of that scope, so a single
+answer's grade is known exactly when the case has one answer of the scope, or when the mean is 0 or 1;
+otherwise the answer is graded "partly" with the case mean beside it.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.leaderboard.collect import Result
-from harness.task import Prediction
-from harness_plugins.tasks.flare.records import case_stem
+from harness.leaderboard.metrics import Metric, per_case_value, task_metrics
+from harness.results import installed_task
+from harness.task import Prediction, Task
+
+if TYPE_CHECKING:
+    from harness.leaderboard.collect import Result
 
 SUFFIX = ".predictions.jsonl"
 GRADES = ("correct", "partly", "wrong")
-_SCOPE_METRIC = {"global": ("global_accuracy", "n_global"), "local": ("local_accuracy", "n_local")}
 
 
 class PredictionsError(ValueError):
@@ -68,11 +76,12 @@ def read_predictions(path: Path, *, fix: str = COMMITTED_FIX, torn_tail: bool = 
 
 
 def _per_case_key(per_case: dict[str, Any], case_id: str) -> str | None:
-    """The per_case key of a prediction's case: its id as given, else the scorer's canonical id."""
+    """The per_case key of a prediction's case: its id as written, else that id without its file extension
+    (``sub/case_01.nii.gz`` -> ``sub/case_01``: scorers that compare ids without extensions key by those)."""
     if case_id in per_case:
         return case_id
-    canonical = case_stem(case_id)
-    return canonical if canonical in per_case else None
+    stems = [key for key in per_case if case_id.startswith(key + ".")]
+    return max(stems, key=len) if stems else None
 
 
 def scored_predictions(path: Path, data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -80,22 +89,28 @@ def scored_predictions(path: Path, data: dict[str, Any]) -> list[dict[str, Any]]
     predictions of cases it did not score, e.g. bad cases)."""
     per_case = data["scores"].get("per_case") or {}
     rows = {}
-    for row in read_predictions(path, fix=RUN_FIX, torn_tail=True):
+    read = read_predictions(path, fix=RUN_FIX, torn_tail=True)
+    for row in read:
         if not per_case or _per_case_key(per_case, row["case_id"]) is not None:
             rows.setdefault(row["key"], {k: row.get(k) for k in Prediction.__dataclass_fields__ if k in row})
+    if read and not rows:
+        raise PredictionsError(
+            f"{path}: none of its case ids is a key of the result's scores.per_case (e.g. {read[0]['case_id']!r} "
+            f"against {next(iter(per_case))!r}); the task's scorer must key per_case by the case id as the "
+            "predictions write it")
     return [rows[key] for key in sorted(rows)]
 
 
 @dataclass(frozen=True)
 class Item:
-    """One line of a case in the browser: an organ of a report, or one VQA question."""
+    """One line of a case in the browser: a part of a breakdown, or one answer."""
 
     label: str
     reference: str | None
     prediction: str
     score: float | None
     grade: str | None
-    organ: str | None = None
+    part: str | None = None
     note: str | None = None
     absent: str = "not recorded"
     """What the browser shows when `reference` is None."""
@@ -106,64 +121,98 @@ class CaseView:
     case_id: str
     task: str
     scores: dict[str, float]
-    """The case's official per-case figures (``score`` for reports; accuracies for VQA)."""
+    """The case's official per-case figures, by metric label."""
     items: list[Item]
     texts: list[tuple[str, str | None, str]] = field(default_factory=list)
-    """Full texts (question or label, reference, prediction) shown under the items."""
+    """Full texts (scope, reference, prediction) shown under the items."""
+    parts: str | None = None
+    """What the items' parts are (``organ``) when the case is shown by a breakdown."""
 
 
-def _report_case(case_id: str, entry: Any, rows: list[dict[str, Any]]) -> CaseView:
-    from harness_plugins.tasks.flare.report import parse_organs
+def _gradable(metric: Metric) -> bool:
+    """Grades read 1 as correct: only for a declared fraction, higher better."""
+    return metric.installed and metric.higher_is_better and metric.spec.bounds == (0.0, 1.0)
 
-    organs = entry.get("organs", {}) if isinstance(entry, dict) else {}
-    score = entry.get("score") if isinstance(entry, dict) else entry
+
+def _parts_case(case_id: str, task: Task | None, breakdown: Metric, entry: Any,
+                rows: list[dict[str, Any]], scores: dict[str, float]) -> CaseView:
+    values = entry.get(breakdown.key) if isinstance(entry, dict) else None
+    values = values if isinstance(values, dict) else {}
     row = rows[0]
-    reference = parse_organs(row["reference"]) if row.get("reference") is not None else {}
-    generated = parse_organs(row["prediction"])
-    order = [*reference, *(o for o in generated if o not in reference), *(o for o in organs if o not in reference
-                                                                           and o not in generated)]
+    split = task.answer_parts if task is not None else (lambda text: {})
+    reference = split(row["reference"]) if row.get("reference") is not None else {}
+    generated = split(row["prediction"])
+    order = [*reference, *(p for p in generated if p not in reference),
+             *(p for p in values if p not in reference and p not in generated)]
+    gradable = _gradable(breakdown)
     items = []
-    for organ in dict.fromkeys(order):
-        value = organs.get(organ)
+    for part in dict.fromkeys(order):
+        value = values.get(part)
         note = None
-        if reference and organ not in reference:
-            note = "not in the reference: judged as the scorer does, against a normal finding"
-        elif organ not in generated:
-            note = "not in the generated report: scored 0"
+        if reference and part not in reference:
+            note = "not in the reference"
+        elif (reference or generated) and part not in generated:  # the task splits texts: this one lacks it
+            note = "not in the generated text"
         absent = "not in the reference" if reference else "not recorded"
-        items.append(Item(organ, reference.get(organ), generated.get(organ, ""), value, grade(value), organ, note,
-                          absent))
-    texts = [("report", row.get("reference"), row["prediction"])]
-    return CaseView(case_id, "report", {"score": score} if score is not None else {}, items, texts)
+        items.append(Item(part, reference.get(part), generated.get(part, ""), value,
+                          grade(value) if gradable else None, part, note, absent))
+    texts = [(row["scope"], row.get("reference"), row["prediction"])]
+    return CaseView(case_id, breakdown.task, scores, items, texts, breakdown.spec.parts)
 
 
-def _vqa_case(case_id: str, entry: dict[str, Any], rows: list[dict[str, Any]]) -> CaseView:
-    items = []
-    shown = {scope: sum(r["scope"] == scope for r in rows) for scope in _SCOPE_METRIC}
+def _answers_case(case_id: str, task_name: str, means: list[Metric], entry: Any,
+                  rows: list[dict[str, Any]], scores: dict[str, float]) -> CaseView:
+    by_scope = {m.spec.scope: m for m in means if m.spec.scope is not None}
+    fallback = None if by_scope else next((m for m in means if m.primary), None)
+    shown: dict[str, int] = {}
     for row in rows:
-        metric, count = _SCOPE_METRIC.get(row["scope"], (None, None))
-        mean = entry.get(metric) if metric else None
-        only = shown.get(row["scope"]) == 1 and entry.get(count, 1) == 1
-        exact = mean is not None and (only or mean in (0.0, 1.0))
-        note = None if exact or mean is None else f"case mean {mean:.4g} over {entry.get(count)} {row['scope']} rows"
-        label = f"{row['scope']} · {row['question']}"
-        items.append(Item(label, row.get("reference"), row["prediction"], mean if exact else None,
-                          grade(mean) if exact else ("partly" if mean is not None else None), note=note))
-    scores = {k: entry[k] for k in ("global_accuracy", "local_accuracy") if k in entry}
-    return CaseView(case_id, "vqa", scores, items)
+        shown[row["scope"]] = shown.get(row["scope"], 0) + 1
+    items = []
+    for row in rows:
+        metric = by_scope.get(row["scope"], fallback)
+        if metric is None or not _gradable(metric) or (mean := per_case_value(entry, metric.spec)) is None:
+            score, graded, note = None, None, None
+        else:
+            count = entry.get(metric.weight_key, 1) if metric.weight_key and isinstance(entry, dict) else 1
+            exact = (shown[row["scope"]] == 1 and count == 1) or mean in (0.0, 1.0)
+            score, graded = (mean, grade(mean)) if exact else (None, "partly")
+            note = None if exact else f"case mean {mean:.4g} over {count} {row['scope']} rows"
+        items.append(Item(f"{row['scope']} · {row['question']}", row.get("reference"), row["prediction"], score,
+                          graded, note=note))
+    return CaseView(case_id, task_name, scores, items)
 
 
-def _row_order(row: dict[str, Any]) -> tuple[int, int, str]:
-    """Report first, then global, then local questions, by question id (numerically), then key."""
-    scopes = ("report", "global", "local")
-    rank = scopes.index(row["scope"]) if row["scope"] in scopes else len(scopes)
-    qid = row.get("question_id")
-    return rank, qid if isinstance(qid, int) else -1, row["key"]
+def _breakdown_of(task: Task | None, breakdowns: list[Metric], entry: Any, row: dict[str, Any]) -> Metric | None:
+    """The breakdown a case is shown by: the first whose per-case values it has, else the task's first when the
+    task splits the case's texts into parts (the parts are then shown without figures)."""
+    for metric in breakdowns:
+        if isinstance(entry, dict) and isinstance(entry.get(metric.key), dict):
+            return metric
+    if breakdowns and task is not None and (task.answer_parts(row["prediction"])
+                                            or task.answer_parts(row.get("reference") or "")):
+        return breakdowns[0]
+    return None
+
+
+def _row_order(scopes: list[str]) -> Callable[[dict[str, Any]], tuple[int, str, int, str]]:
+    """Rows by the task's scope order (its decoding's), then question id (numerically), then key."""
+    def order(row: dict[str, Any]) -> tuple[int, str, int, str]:
+        rank = scopes.index(row["scope"]) if row["scope"] in scopes else len(scopes)
+        qid = row.get("question_id")
+        return rank, row["scope"], qid if isinstance(qid, int) else -1, row["key"]
+    return order
 
 
 def case_views(result: Result, rows: list[dict[str, Any]]) -> list[CaseView]:
     """The browser's cases for one result, in case order; predictions of unscored cases are left out."""
-    per_case = result.data["scores"].get("per_case") or {}
+    scores = result.data["scores"]
+    per_case = scores.get("per_case") or {}
+    task_name = result.data["task"]["name"]
+    task = installed_task(task_name)
+    metrics = task_metrics(task_name, scores)
+    means = [m for m in metrics if m.spec.aggregate == "mean"]
+    breakdowns = [m for m in metrics if m.spec.aggregate == "breakdown"]
+    order = _row_order(list(task.decoding) if task is not None else [])
     by_case: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         key = _per_case_key(per_case, row["case_id"])
@@ -171,12 +220,14 @@ def case_views(result: Result, rows: list[dict[str, Any]]) -> list[CaseView]:
             by_case.setdefault(key, []).append(row)
     views = []
     for case_id in sorted(by_case):
-        case_rows = sorted(by_case[case_id], key=_row_order)
+        case_rows = sorted(by_case[case_id], key=order)
         entry = per_case[case_id]
-        if case_rows[0]["scope"] == "report":
-            views.append(_report_case(case_id, entry, case_rows))
-        elif isinstance(entry, dict):
-            views.append(_vqa_case(case_id, entry, case_rows))
+        figures = {m.label: float(v) for m in means if isinstance(v := per_case_value(entry, m.spec), (int, float))}
+        breakdown = _breakdown_of(task, breakdowns, entry, case_rows[0])
+        if breakdown is not None:
+            views.append(_parts_case(case_id, task, breakdown, entry, case_rows, figures))
+        else:
+            views.append(_answers_case(case_id, task_name, means, entry, case_rows, figures))
     return views
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from harness.atomic import write_bytes_atomic
 from harness.errors import HarnessError
+from harness.leaderboard.cases import PredictionsError, predictions_path, scored_predictions
 from harness.results import read_result
 
 
@@ -26,7 +27,7 @@ class Result:
     def key(self) -> tuple[str, ...]:
         """What a result claims: (model, task, data set, split, judge), case-folded; two files may not share one.
 
-        Case-folded because ``Med3DVLM/`` and ``med3dvlm/`` are one folder on case-insensitive file systems.
+        Case-folded because ``Model-A/`` and ``model-a/`` are one folder on case-insensitive file systems.
         """
         d = self.data
         parts = (d["model"]["name"], d["task"]["name"], d["data"]["name"], d["data"]["split"], self.judge or "")
@@ -81,8 +82,6 @@ def add_run(run_dir: Path, results_dir: Path = Path("leaderboard/results"), *, f
     A partial run (``data.partial``) is refused unless `allow_partial`; the board then marks it as partial.
     Both files are written atomically, the predictions first, so a result never points at half a file.
     """
-    from harness.leaderboard.cases import PredictionsError, predictions_path, scored_predictions
-
     run_dir = Path(run_dir)
     source = run_dir / "result.json"
     if not source.is_file():

@@ -10,18 +10,27 @@ from html import escape
 from importlib import resources
 from typing import Any
 
+from harness.leaderboard.boards import breakdown_rows
 from harness.leaderboard.browser import browser
 from harness.leaderboard.cases import CaseView
-from harness.leaderboard.metrics import ORGAN_AVERAGINGS
 from harness.leaderboard.plots import plot_files
-from harness.leaderboard.tables import PARTIAL_MARK, board_title, cases_text, date_text, fmt, organ_column
+from harness.leaderboard.tables import (
+    PARTIAL_MARK,
+    board_title,
+    breakdown_column,
+    breakdown_heading,
+    cases_text,
+    date_text,
+    fmt,
+)
 
 _LOW = (247, 251, 255)
 _HIGH = (8, 81, 156)
 
 
 def _heat(value: float) -> str:
-    """Background and text colour of a heatmap cell for a score in [0, 1]."""
+    """Background and text colour of a heatmap cell for a score in [0, 1] (clipped to it)."""
+    value = min(max(value, 0.0), 1.0)
     r, g, b = (round(lo + (hi - lo) * value) for lo, hi in zip(_LOW, _HIGH, strict=True))
     text = "#fff" if value > 0.55 else "#1b1f24"
     return f"background:#{r:02x}{g:02x}{b:02x};color:{text}"
@@ -142,8 +151,9 @@ def _details(row: dict[str, Any], links: str, colour: str) -> str:
 def _overall(board: dict[str, Any], colours: dict[str, str], links: str) -> str:
     head = ['<th data-type="num">#</th>', '<th data-type="text">model</th>', '<th data-type="text">source</th>',
             '<th data-type="num" title="number of cases scored">cases (n)</th>', '<th data-type="text">date</th>']
-    head += [f'<th data-type="num" data-metric="{escape(m["key"])}">{escape(m["label"])}</th>'
-             for m in board["metrics"]]
+    lower = ' data-better="lower" title="lower is better"'
+    head += [f'<th data-type="num" data-metric="{escape(m["key"])}"{"" if m["higher_is_better"] else lower}>'
+             f'{escape(m["label"])}</th>' for m in board["metrics"]]
     body = []
     for rank, row in enumerate(board["rows"], start=1):
         cases = cases_text(row)
@@ -159,22 +169,25 @@ def _overall(board: dict[str, Any], colours: dict[str, str], links: str) -> str:
             f'<thead><tr>{"".join(head)}</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
 
 
-def _heatmap(board: dict[str, Any], averaging: str, description: str, colours: dict[str, str]) -> str:
-    rows = [row for row in board["rows"] if row[averaging]]
+def _heatmap(board: dict[str, Any], breakdown: dict[str, Any], colours: dict[str, str]) -> str:
+    rows = breakdown_rows(board, breakdown)
     if not rows:
         return ""
-    head = '<th data-type="text">organ</th>' + "".join(
-        f'<th data-type="num" title="{escape(r["title"])}">{_swatch(colours[r["model"]])}{escape(organ_column(r))}</th>'
-        for r in rows)
+    key = breakdown["key"]
+    head = f'<th data-type="text">{escape(breakdown["parts"])}</th>' + "".join(
+        f'<th data-type="num" title="{escape(r["title"])}">{_swatch(colours[r["model"]])}'
+        f'{escape(breakdown_column(r, breakdown))}</th>' for r in rows)
+    # A heatmap shades fractions; a breakdown with figures outside [0, 1] is shown unshaded.
+    shade = all(0.0 <= v <= 1.0 for row in rows for v in row["breakdowns"][key].values() if v is not None)
     body = []
-    for organ in board["organs"]:
-        cells = [f'<td data-sort="{escape(organ)}">{escape(organ)}</td>']
+    for part in breakdown["names"]:
+        cells = [f'<td data-sort="{escape(part)}">{escape(part)}</td>']
         for row in rows:
-            value = row[averaging].get(organ)
-            cells.append(_num(value, style=_heat(value) if value is not None else ""))
-        body.append(f'<tr data-organ="{escape(organ)}">{"".join(cells)}</tr>')
-    return (f"<h3>Per-organ GREEN, {escape(description)}</h3>"
-            f'<div class="scroll"><table class="sortable heatmap {averaging}" id="{averaging}-{board["id"]}">'
+            value = row["breakdowns"][key].get(part)
+            cells.append(_num(value, style=_heat(value) if value is not None and shade else ""))
+        body.append(f'<tr data-part="{escape(part)}">{"".join(cells)}</tr>')
+    return (f"<h3>{escape(breakdown_heading(breakdown))}</h3>"
+            f'<div class="scroll"><table class="sortable heatmap {escape(key)}" id="{escape(key)}-{board["id"]}">'
             f'<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
 
 
@@ -200,7 +213,7 @@ def _comparisons(board: dict[str, Any]) -> str:
 
 
 def _notes(board: dict[str, Any]) -> str:
-    notes = []
+    notes = [f"<li>{escape(note)}</li>" for note in board["task_notes"]]
     for row in board["rows"]:
         for task, info in sorted(row["results"].items()):
             text = " ".join(filter(None, [(info.get("citation") or {}).get("note"), info.get("notes")]))
@@ -213,7 +226,7 @@ def _board(board: dict[str, Any], colours: dict[str, str], views: dict[str, list
     parts = [f'<section class="board" id="{board["id"]}" data-data="{escape(board["data"] + " · " + board["split"])}" '
              f'data-judge="{escape(board["judge"] or "")}">',
              f"<h2>{escape(board_title(board))}</h2>", _overall(board, colours, links)]
-    parts += [_heatmap(board, averaging, description, colours) for averaging, description in ORGAN_AVERAGINGS]
+    parts += [_heatmap(board, breakdown, colours) for breakdown in board["breakdowns"]]
     parts += [_comparisons(board), _notes(board)]
     parts += [f'<img class="plot" src="{name}" alt="{escape(name)}">' for name in plot_files(board)]
     parts.append(browser(board, colours, views))
@@ -227,7 +240,7 @@ def html(document: dict[str, Any], views: dict[str, list[CaseView]] | None = Non
     boot = document["bootstrap"]
     datasets = sorted({f"{b['data']} · {b['split']}" for b in document["boards"]})
     judges = sorted({b["judge"] for b in document["boards"] if b["judge"]})
-    lead = (f"One board per data set, split and GREEN judge. Measured rows show a {boot['level']:.0%} bootstrap "
+    lead = (f"One board per data set, split and judge. Measured rows show a {boot['level']:.0%} bootstrap "
             f"interval over cases ({boot['resamples']} resamples, seed {boot['seed']}); reported rows are copied "
             "from the linked source. Figures to 4 significant digits (hover for the exact one); n is the number of "
             f"cases scored; {PARTIAL_MARK} marks a run on part of its data set; – is no figure. Click a column "

@@ -1,4 +1,4 @@
-"""PNG plots of a board with matplotlib: per-organ GREEN by model, and the headline scores.
+"""PNG plots of a board with matplotlib: its breakdown tables by model, and its columns.
 
 Rendered with the Agg canvas under matplotlib's default style (a user's matplotlibrc changes
 nothing), at a fixed dpi and without the Software tag, so the bytes depend only on the data.
@@ -9,23 +9,35 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from harness.leaderboard.metrics import ORGAN_AVERAGINGS
+from harness.leaderboard.boards import breakdown_rows
 
 DPI = 100
-_SHORT = {"organs": "official averaging (cases with the organ)", "organs_all_cases": "all-cases averaging"}
 
 
 def plot_files(board: dict[str, Any]) -> list[str]:
     """The plot paths (relative to the output folder) that `render_plots` makes for this board."""
     names = []
-    if any(row[a] for row in board["rows"] for a, _ in ORGAN_AVERAGINGS):
-        names.append(f"plots/{board['id']}-organs.png")
+    if any(breakdown_rows(board, b) for b in board["breakdowns"]):
+        names.append(f"plots/{board['id']}-{_parts_word(board)}s.png")
     if any(row["metrics"] for row in board["rows"]):
         names.append(f"plots/{board['id']}-scores.png")
     return names
 
 
 MISSING_LABEL = "n/a"
+
+
+def _parts_word(board: dict[str, Any]) -> str:
+    """What the board's breakdowns break down (``organ``), or ``part`` when its tables differ."""
+    words = {b["parts"] for b in board["breakdowns"]}
+    word = words.pop() if len(words) == 1 else "part"
+    return word if word != "score" else "part"  # "-scores.png" is the columns' plot
+
+
+def _limits(values: list[float]) -> tuple[float, float] | None:
+    """The value axis [0, 1] when every figure is a fraction (scores side by side stay comparable), else None
+    (matplotlib's own)."""
+    return (0.0, 1.0) if all(0.0 <= v <= 1.0 for v in values) else None
 
 
 def _name(row: dict[str, Any]) -> str:
@@ -55,32 +67,39 @@ def _png(figure: Any) -> bytes:
     return buffer.getvalue()
 
 
-def _organs_figure(board: dict[str, Any], title: str, colours: dict[str, str]) -> Any:
+def _breakdowns_figure(board: dict[str, Any], title: str, colours: dict[str, str]) -> Any:
+    """One panel per breakdown table with figures, parts read top-down as in the tables."""
     import numpy as np
     from matplotlib.figure import Figure
 
-    averagings = [a for a, _ in ORGAN_AVERAGINGS if any(row[a] for row in board["rows"])]
-    organs = board["organs"]
-    figure = Figure(figsize=(6.5 * len(averagings), 1.6 + 0.42 * len(organs)), layout="constrained")
-    axes = figure.subplots(1, len(averagings), sharey=True, squeeze=False)[0]
-    y = np.arange(len(organs))
-    for ax, averaging in zip(axes, averagings, strict=True):
-        rows = [row for row in board["rows"] if row[averaging]]
+    tables = [b for b in board["breakdowns"] if breakdown_rows(board, b)]
+    longest = max(len(b["names"]) for b in tables)
+    figure = Figure(figsize=(6.5 * len(tables), 1.6 + 0.42 * longest), layout="constrained")
+    same = all(t["names"] == tables[0]["names"] for t in tables)  # one set of parts: one shared axis of names
+    axes = figure.subplots(1, len(tables), sharey=same, squeeze=False)[0]
+    for ax, table in zip(axes, tables, strict=True):
+        rows = breakdown_rows(board, table)
+        names = table["names"]
+        y = np.arange(len(names))
         height = 0.8 / len(rows)
+        shown: list[float] = []
         for i, row in enumerate(rows):
-            values = [row[averaging].get(organ) for organ in organs]
+            values = [row["breakdowns"][table["key"]].get(name) for name in names]
+            shown += [v for v in values if v is not None]
             positions = list(y + (i - (len(rows) - 1) / 2) * height)
             ax.barh(positions, [np.nan if v is None else v for v in values], height=height, label=_name(row),
                     color=colours[row["model"]])
             _mark_zeros_and_missing(ax, positions, values, colours[row["model"]], horizontal=True)
-        ax.set_yticks(y, organs)
-        ax.set_xlim(0, 1)
-        ax.set_xlabel("GREEN")
-        ax.set_title(_SHORT[averaging], fontsize=10)
+        ax.set_yticks(y, names)
+        ax.set_ylim(len(names) - 0.5, -0.5)
+        limits = _limits(shown)
+        if limits:
+            ax.set_xlim(*limits)
+        ax.set_xlabel(table["label"])
+        ax.set_title(table["description"] or table["label"], fontsize=10, wrap=True)
         ax.grid(axis="x", alpha=0.3)
         ax.legend(fontsize=8, loc="lower right")
-    axes[0].invert_yaxis()  # the axes share y: invert once, so organs read top-down as in the tables
-    figure.suptitle(f"Per-organ GREEN ({MISSING_LABEL}: no figure; dot: a score of 0)\n{title}", fontsize=11)
+    figure.suptitle(f"By {_parts_word(board)} ({MISSING_LABEL}: no figure; dot: a score of 0)\n{title}", fontsize=11)
     return figure
 
 
@@ -106,8 +125,10 @@ def _scores_figure(board: dict[str, Any], title: str, colours: dict[str, str]) -
         ax.bar(positions, values, width=width, yerr=error, capsize=3, label=label, color=colours[row["model"]])
         _mark_zeros_and_missing(ax, positions, [c["value"] if c else None for c in cells], colours[row["model"]],
                                 horizontal=False)
-    ax.set_xticks(x, [m["label"] for m in metrics])
-    ax.set_ylim(0, 1)
+    ax.set_xticks(x, [m["label"] if m["higher_is_better"] else f"{m['label']}\n(lower is better)" for m in metrics])
+    limits = _limits([c["value"] for row in rows for c in row["metrics"].values()])
+    if limits:
+        ax.set_ylim(*limits)
     ax.set_ylabel("score (error bars: 95% bootstrap CI)")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8)
@@ -122,7 +143,7 @@ def render_plots(board: dict[str, Any], title: str, colours: dict[str, str]) -> 
     out: dict[str, bytes] = {}
     with matplotlib.style.context("default"):
         for name in plot_files(board):
-            make = _organs_figure if name.endswith("-organs.png") else _scores_figure
+            make = _scores_figure if name.endswith("-scores.png") else _breakdowns_figure
             figure = make(board, title, colours)
             out[name] = _png(figure)
     return out

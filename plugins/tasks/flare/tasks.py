@@ -177,11 +177,12 @@ class FlareReportTask(FlareTask):
     needs_judge = True
     default_judge = "hf"
     metrics = (
-        MetricSpec("green", "GREEN", primary=True, count_key="n_cases",
+        MetricSpec("green", "GREEN", primary=True, count_key="n_cases", bounds=(0.0, 1.0), scope="report",
                    description="official FLARE averaging: per organ over the cases whose reference has it"),
-        MetricSpec("organs", "GREEN per organ", aggregate="breakdown",
+        MetricSpec("organs", "GREEN per organ", aggregate="breakdown", bounds=(0.0, 1.0), parts="organ",
                    description="official FLARE averaging: mean over the cases whose reference has the organ"),
-        MetricSpec("organs_all_cases", "GREEN per organ, all cases", aggregate="breakdown",
+        MetricSpec("organs_all_cases", "GREEN per organ, all cases", aggregate="breakdown", bounds=(0.0, 1.0),
+                   parts="organ",
                    description="Med3DVLM README averaging: mean over all cases, 0 where the reference lacks the organ"),
     )
     decoding = {"report": {"do_sample": False, "max_new_tokens": 512}}
@@ -216,6 +217,11 @@ class FlareReportTask(FlareTask):
     def parse(self, request: Request, completion: str) -> str:
         return completion
 
+    def answer_parts(self, text: str) -> dict[str, str]:
+        from harness_plugins.tasks.flare.report import parse_organs
+
+        return parse_organs(text)
+
     def score(self, predictions: Sequence[Prediction], cases: Sequence[Case], *, judge: Any = None,
               cache_dir: Any = None) -> dict[str, Any]:
         from harness.scoring.judging import GreenScorer
@@ -249,8 +255,10 @@ class FlareVQATask(FlareTask):
     name = "flare_vqa"
     version = "1"
     metrics = (
-        MetricSpec("global_accuracy", "VQA global", primary=True, weight_key="n_global", count_key="n_global"),
-        MetricSpec("local_accuracy", "VQA local", weight_key="n_local", count_key="n_local"),
+        MetricSpec("global_accuracy", "VQA global", primary=True, weight_key="n_global", count_key="n_global",
+                   bounds=(0.0, 1.0), scope="global"),
+        MetricSpec("local_accuracy", "VQA local", weight_key="n_local", count_key="n_local", bounds=(0.0, 1.0),
+                   scope="local"),
     )
     decoding = {"global": {"do_sample": False, "max_new_tokens": 128},
                 "local": {"do_sample": False, "max_new_tokens": 64}}
