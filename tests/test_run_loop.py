@@ -8,7 +8,8 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.predictions import PredictionStore
-from harness.runner import Distributed, batches
+from harness.distributed import Distributed
+from harness.generation import batches
 from harness.runoptions import apply_limit, auto_batch_size, config_from_settings
 from harness.task import Prediction, Request
 
@@ -157,12 +158,15 @@ def test_unreadable_images_stop_the_run_or_are_skipped_and_recorded(tmp_path):
 
     recipe = Recipe(name="toy", encoder="e", projector="p", llm="l", input_size=(8, 16, 16))
     missing = Request("c1/global/0", "c1", "global", None, "q", "p", image=tmp_path / "c1.nii.gz")
+    store = PredictionStore(tmp_path / "p.jsonl")
     strict = Generator(None, None, recipe, "cpu", "float32")
     with pytest.raises(HarnessError, match=r"c1\.nii\.gz.*--on-bad-case skip"):
-        strict._load_batch([missing])
+        strict.generate_all(_Task(), [missing], store, batch_size=1, progress=False)
     lenient = Generator(None, None, recipe, "cpu", "float32", on_bad_case="skip")
-    assert lenient._load_batch([missing]) == ([], [])
-    assert set(lenient.bad_cases) == {"c1"}
+    skipped = lenient.generate_all(_Task(), [missing], store, batch_size=1, progress=False)
+    assert list(skipped) == ["c1"] and "c1.nii.gz" in skipped["c1"]
+    assert len(store) == 0 and not hasattr(lenient, "bad_cases"), "generation keeps no record of what it skipped"
+    assert lenient.generate_all(_Task(), [], store, batch_size=1, progress=False) == {}, "a new call starts afresh"
 
 
 def test_the_fingerprint_knows_weights_by_their_hash_not_their_path():
