@@ -10,7 +10,7 @@ direction only::
     task.score(predictions, cases, judge=..., cache_dir=...) -> scores (a JSON object with "task")
 
 Optional members have working defaults: `target` (the training target of a request, for
-`harness finetune`), `score_file` (scoring files other than the harness's predictions.jsonl, for
+`harness finetune`), `load_references` (the cases scoring reads, for `harness score --ground-truth`), `score_file` (scoring files other than the harness's predictions.jsonl, for
 `harness score`), `datasets` (named data sets, for `--data NAME` and `harness list datasets`),
 `write_demo` and `preprocess` (for `harness data demo` and `harness preprocess`).
 
@@ -197,6 +197,11 @@ class Task(ABC):
         keys of `metrics` (``per_case`` optional). ``judge`` is set when `needs_judge`; ``cache_dir`` is
         where a judge's completions may be cached."""
 
+    def load_references(self, data: Any) -> list[Any]:
+        """The cases of ``data`` as scoring reads them (`harness score --ground-truth`): by default
+        `load_data`'s; a task whose loader needs the images too overrides it to read only the records."""
+        return list(self.load_data(data).cases)
+
     def target(self, request: Request) -> str | None:
         """The training target of a request (None: the request cannot be trained on)."""
         return request.target
@@ -216,8 +221,9 @@ class Task(ABC):
         """Write a small synthetic data set in the task's format to ``out`` (`harness data demo`)."""
         raise UnavailableError(f"task '{self.name}' has no demo data generator")
 
-    def preprocess(self, data: Any, *, out: Path, **options: Any) -> Any:
-        """Write a preprocessed copy of ``data`` (`harness preprocess`)."""
+    def preprocess(self, data: Any, *, out: Path, **options: Any) -> Sequence[tuple[Path, Sequence[str]]]:
+        """Write a preprocessed copy of ``data`` (`harness preprocess`; ``data`` is None when the command names
+        files instead, e.g. ``json=``/``images=``); returns (written records file, skipped-case errors) pairs."""
         raise UnavailableError(f"task '{self.name}' has no preprocessing")
 
     def metric(self, key: str) -> MetricSpec:

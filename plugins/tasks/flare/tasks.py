@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
@@ -81,6 +82,76 @@ class FlareTask(Task):
         from harness_plugins.tasks.flare.loading import load_data
 
         return load_data(data, split=split)
+
+    # --- Core-facing members used by `harness score/data/preprocess/list datasets` (i10run's bridge; i10flare owns
+    # the final versions of these four methods: prefer theirs on a merge conflict).
+    def load_references(self, data: Any) -> list[Any]:
+        from harness_plugins.tasks.flare.files import read_records
+
+        return read_records(data)
+
+    def datasets(self) -> Sequence[Any]:
+        from harness_plugins.tasks.flare.catalog import DATASETS
+
+        return DATASETS
+
+    def write_demo(self, out: Path, *, cases: int, seed: int, layout: str = "flare2025") -> Path:
+        from harness_plugins.tasks.flare.demo import LAYOUTS, generate_demo
+        from harness_plugins.tasks.flare.preprocess import write_error
+
+        if cases < 2:
+            raise HarnessError(f"--cases {cases}: the demo set needs at least 2 cases (train and validation)")
+        if layout not in LAYOUTS:
+            raise HarnessError(f"--layout {layout}: FLARE layouts are {', '.join(LAYOUTS)}")
+        try:
+            return generate_demo(out, cases=cases, seed=seed, layout=layout)
+        except OSError as exc:
+            raise write_error(Path(exc.filename or out), exc) from None
+
+    def preprocess(self, data: Any, *, out: Path, split: str | None = None, json: str | None = None,
+                   images: str | None = None, **options: Any) -> list[tuple[Path, list[str]]]:
+        from harness_plugins.tasks.flare.preprocess import preprocess, preprocess_data
+
+        if data is not None:
+            if json is not None or images is not None:
+                raise HarnessError("--data and --json/--images: pass one of them (a data set, or one records file)")
+            return preprocess_data(data, out, split=split, **options)
+        if json is None or images is None:
+            raise HarnessError("pass --data DATA [--split S], or --json FILE with --images DIR")
+        if split is not None:
+            raise HarnessError("--split goes with --data; with --json the file itself is the split")
+        return [preprocess(json, images, out, **options)]
+
+    def score_file(self, path: Path, *, ground_truth: Path | None, make_judge: Any, cache_dir: Path | None,
+                   local_separator: str = "|") -> dict[str, Any] | None:
+        """The reference scripts' CSV files: report (name, gt, generated) and VQA (case_id, scope, ...)."""
+        from harness_plugins.tasks.flare import files as io
+
+        if path.suffix.lower() != ".csv":
+            return None
+        if local_separator not in ("|", ","):
+            raise HarnessError(f"--score-option local_separator={local_separator}: use '|' or ','")
+        columns = io.csv_columns(path)
+        kinds = {"flare_report": ("report (name, gt, generated)", io.REPORT_COLUMNS),
+                 "flare_vqa": ("VQA (case_id, scope, question_id, ...)", io.VQA_COLUMNS)}
+        kind = next((k for k, (_, wanted) in kinds.items() if set(wanted) <= set(columns)), None)
+        if kind is None:
+            raise HarnessError(
+                f"{path} has the columns {', '.join(columns) or 'none'}; a report CSV needs "
+                f"{', '.join(io.REPORT_COLUMNS)} and a VQA CSV {', '.join(io.VQA_COLUMNS)}")
+        if kind != self.name:
+            raise HarnessError(f"{path} is a {kinds[kind][0]} CSV, which scores as `harness score {kind}`, "
+                               f"not {self.name}")
+        if kind == "flare_report":
+            from harness.scoring.judging import GreenScorer
+            from harness_plugins.tasks.flare.report import score_reports
+
+            return score_reports(io.read_report_csv(path), GreenScorer(make_judge(), cache_dir=cache_dir))
+        from harness_plugins.tasks.flare.vqa import score_vqa
+
+        if ground_truth is None:
+            raise HarnessError(f"{kind} predictions need --ground-truth FILE (the FLARE records JSON)")
+        return score_vqa(io.read_vqa_csv(path), io.read_records(ground_truth), local_separator=local_separator)
 
 
 class FlareReportTask(FlareTask):
