@@ -10,9 +10,10 @@ direction only::
     task.score(predictions, cases, judge=..., cache_dir=...) -> scores (a JSON object with "task")
 
 Optional members have working defaults: `target` (the training target of a request, for
-`harness finetune`), `load_references` (the cases scoring reads, for `harness score --ground-truth`), `score_file` (scoring files other than the harness's predictions.jsonl, for
-`harness score`), `datasets` (named data sets, for `--data NAME` and `harness list datasets`),
-`write_demo` and `preprocess` (for `harness data demo` and `harness preprocess`).
+`harness finetune`), `load_references` (the cases scoring reads, for `harness score --ground-truth`),
+`score_file` (scoring files other than the harness's predictions.jsonl, for `harness score`), `datasets`
+(named data sets, for `--data NAME` and `harness list datasets`), `write_demo` and `preprocess` (for
+`harness data demo` and `harness preprocess`).
 
 Subclass `Task` (an ABC) or provide the same members; `check_task` verifies a task class when the
 registry first resolves it, and a class missing a member is one error line naming its plugin.

@@ -24,8 +24,9 @@ A component tunes its checks through its ``conformance`` registration metadata, 
 ``conformance={"skip": "needs a GPU"}``. Keys: ``skip``, ``options`` (factory options), and per
 kind ``input_size`` (encoders), ``in_shapes``/``out_dim`` (projectors), ``prompts`` (judges),
 ``style`` and ``data`` (tasks: the prompt style, default the task's first, and what ``load_data``
-reads a sample case from, default a demo set from ``write_demo``). Encoders with more than ``max_params`` parameters run their forward pass on the
-meta device (shapes only), so checking every registered encoder stays fast.
+reads a sample case from, default a demo set from ``write_demo``). Encoders with more than
+``max_params`` parameters run their forward pass on the meta device (shapes only), so checking every
+registered encoder stays fast.
 
 This module is imported by every pytest run in an environment where the harness is installed:
 it must not import torch at import time.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -42,7 +43,7 @@ def test_the_judge_module_names_no_judge_model():
     import harness.scoring.judging as judging
     from harness_plugins.judges.hf import DEFAULT_MODEL
 
-    assert DEFAULT_MODEL not in open(judging.__file__, encoding="utf-8").read()
+    assert DEFAULT_MODEL not in Path(judging.__file__).read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from harness.errors import HarnessError
-from harness.predictions import PredictionStore
 from harness.distributed import Distributed
+from harness.errors import HarnessError
 from harness.generation import batches
+from harness.predictions import PredictionStore
 from harness.runoptions import apply_limit, auto_batch_size, config_from_settings
 from harness.task import Prediction, Request
 

@@ -11,7 +11,6 @@ import click
 
 from harness.errors import HarnessError
 
-
 FILE_ARGUMENTS = ("path", "ground_truth", "make_judge", "cache_dir")
 """What `harness score` passes `Task.score_file` itself; ``--score-option`` cannot set these."""
 

@@ -6,8 +6,9 @@
 
 Raw volumes (.nii.gz, .nii, or any format SimpleITK reads) hold Hounsfield units; a 4-D image keeps
 its first volume, as the reference preprocessing does. The intensity window comes from the model
-(``Recipe.hu_windows``, by domain) and the case or request (its ``domain``, set by the task). Processed volumes (.npy, .npz: what
-`harness preprocess` writes) are already windowed and in [0, 1], with a leading channel axis.
+(``Recipe.hu_windows``, by domain) and the case or request (its ``domain``, set by the task).
+Processed volumes (.npy, .npz: what `harness preprocess` writes) are already windowed and in [0, 1],
+with a leading channel axis.
 """
 
 from __future__ import annotations

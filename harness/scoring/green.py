@@ -24,11 +24,12 @@ published scores depend on these parsing rules, quirks included:
 - score = matched / (matched + sum of the six significant counts), and 0 when matched is 0.
 
 A reference scorer that keeps one GREEN object for the whole run (as the official challenge scorer does)
-is changed by it: GREEN's summary step (`parse_error_sentences`) replaces the object's sub-categories by "(1) ".."(6) " the first time a
-completion's significant-errors section has no "(a)".."(f)" line (the section present and not starting
-with "No"). From then on a lettered line never matches, so lettered completions count 0 errors in both
-error sections. `OfficialGreenState` replays that: ``parse_completion(text, numbered=True)`` is the
-parse after the switch, `switches_to_numbered` says whether a completion flips it.
+is changed by it: GREEN's summary step (`parse_error_sentences`) replaces the object's sub-categories by
+"(1) ".."(6) " the first time a completion's significant-errors section has no "(a)".."(f)" line (the
+section present and not starting with "No"). From then on a lettered line never matches, so lettered
+completions count 0 errors in both error sections. `OfficialGreenState` replays that:
+``parse_completion(text, numbered=True)`` is the parse after the switch, `switches_to_numbered` says
+whether a completion flips it.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from harness.errors import HarnessError
 from harness.jsonl import DamagedLine, JsonlLog
 from harness.scoring.green import GreenParse, make_prompt, parse_completion
 
+
 def create_judge(name: str, options: Sequence[str] = (), *, load: bool = True) -> Judge:
     """The judge plugin ``name`` with ``KEY=VALUE`` options typed strictly by its factory's signature
     (`harness.options`); with ``load``, its ``load()`` (when it has one) runs now, so a judge that cannot load
