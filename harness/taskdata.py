@@ -22,13 +22,26 @@ from harness import plugins
 from harness.errors import HarnessError
 from harness.task import DataSetCard
 
-__all__ = ["dataset_rows", "installed_tasks", "names_dataset", "task_for_data"]
+__all__ = ["dataset_rows", "datasets_of", "installed_tasks", "names_dataset", "task_for_data"]
 
 
 def installed_tasks() -> list[Any]:
-    """One instance of every registered task, in registry order."""
+    """One instance of every registered task that can be created, in registry order (a task that refuses
+    to be created is left out here; naming it with ``--task`` shows its error)."""
     registry = plugins.registry("tasks")
-    return [registry.create(entry.name) for entry in registry]
+    tasks = []
+    for entry in registry:
+        try:
+            tasks.append(registry.create(entry.name))
+        except HarnessError:
+            continue
+    return tasks
+
+
+def datasets_of(task: Any) -> list[Any]:
+    """The task's named data sets (`Task.datasets`; none for a task without the method)."""
+    method = getattr(task, "datasets", None)
+    return list(method()) if callable(method) else []
 
 
 def _key(text: str) -> str:
@@ -53,7 +66,7 @@ def task_for_data(*, task: str | None, data: Any = None, tasks: Iterable[Any] | 
     if not candidates:
         raise HarnessError("no task is installed: install a task plugin (`harness plugins`)")
     if isinstance(data, str) and not Path(data).exists():
-        owners = [t for t in candidates if any(names_dataset(card, data) for card in t.datasets())]
+        owners = [t for t in candidates if any(names_dataset(card, data) for card in datasets_of(t))]
         if owners:
             return _one_format(owners, f"data set '{data}'")
     return _one_format(candidates, "the installed tasks")
@@ -62,7 +75,7 @@ def task_for_data(*, task: str | None, data: Any = None, tasks: Iterable[Any] | 
 def _one_format(tasks: list[Any], what: str) -> Any:
     formats: dict[str, list[str]] = {}
     for task in tasks:
-        formats.setdefault(task.data_format, []).append(task.name)
+        formats.setdefault(str(getattr(task, "data_format", "")), []).append(task.name)
     if len(formats) == 1:
         return tasks[0]
     listed = "; ".join(f"{fmt}: {', '.join(names)}" for fmt, names in formats.items())
@@ -73,7 +86,7 @@ def dataset_rows(tasks: Iterable[Any] | None = None) -> list[dict[str, Any]]:
     """The named data sets of every task (`Task.datasets`), once each, with the tasks that read them."""
     rows: dict[str, dict[str, Any]] = {}
     for task in installed_tasks() if tasks is None else tasks:
-        for card in task.datasets():
+        for card in datasets_of(task):
             row = rows.setdefault(card.name, {**card.to_json(), "tasks": []})
             row["tasks"].append(task.name)
     return list(rows.values())

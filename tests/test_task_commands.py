@@ -168,3 +168,25 @@ def test_score_reads_predictions_jsonl_with_the_core_reader(echo, capsys, tmp_pa
     predictions.write_text(predictions.read_text() + json.dumps(lines[0]) + "\n")
     assert_one_line_error(cli(capsys, *echo, "score", "htc_echo", "--predictions", str(predictions),
                               "--ground-truth", str(data)), "line 3 repeats the key 'a/answer/0' of line 1")
+
+
+def test_listing_data_sets_survives_a_task_that_cannot_be_created(tmp_path, monkeypatch, capsys):
+    (tmp_path / "htc_broken.py").write_text(textwrap.dedent('''
+        from harness import hookimpl
+
+        class Broken:
+            name = "htc_broken"
+
+        @hookimpl
+        def register_tasks(register):
+            register("htc_broken", Broken)
+    '''))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        listed = cli(capsys, "-p", "htc_broken", "list", "datasets", "--json")
+        assert listed.returncode == 0, listed.stderr
+        assert "demo" in {row["name"] for row in json.loads(listed.stdout)}
+        assert_one_line_error(cli(capsys, "-p", "htc_broken", "data", "demo", "--task", "htc_broken", "--out",
+                                  str(tmp_path / "d")), "htc_broken", "task contract")
+    finally:
+        plugins.configure()
