@@ -182,3 +182,35 @@ def test_the_fingerprint_knows_weights_by_their_hash_not_their_path():
     by_hub = [fingerprint({"name": "m", "weights": hub, "revision": "main"}, Task(), "s", {}, data)
               for hub in ("org/a", "org/b")]
     assert by_hub[0] != by_hub[1]
+
+
+def test_rank_zero_reports_the_cases_every_rank_skipped(tmp_path, monkeypatch):
+    """Under torchrun each rank generates its shard; rank 0 merges the predictions and the skipped cases of all."""
+    from runfakes import FakeGenerator
+
+    import harness.runner as runner
+    from harness.runner import _stores, generate_missing
+
+    monkeypatch.setattr(runner, "_init_process_group", lambda: None)
+    monkeypatch.setattr(runner, "_barrier", lambda: None)  # the ranks run one after the other here
+    requests = [_request(f"c{i}/global/0") for i in range(4)]
+    for request in requests:
+        request.case_id = request.key.split("/")[0]
+
+    class Parse:
+        name = "toy"
+
+        def parse(self, request, text):
+            return text
+
+    outcomes = {}
+    for rank in (1, 0):
+        generator = FakeGenerator()
+        generator.unreadable = {f"c{rank}"}
+        dist = Distributed(rank, 2)
+        outcomes[rank] = generate_missing(Parse(), None, generator, requests, _stores(tmp_path, dist), dist, tmp_path,
+                                          batch_size=1, progress=False)
+    assert outcomes[1] is None, "only rank 0 scores"
+    predictions, skipped = outcomes[0]
+    assert sorted(skipped) == ["c0", "c1"]
+    assert sorted(p.key for p in predictions) == ["c2/global/0", "c3/global/0"]
