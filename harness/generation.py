@@ -1,4 +1,5 @@
-"""Batched generation for the run loop: images + prompts in, parsed predictions out.
+"""Batched generation for the run loop: requests in, batches of images + prompts through the model, parsed
+predictions out (`batches` -> `Generator.generate` -> `Generator.generate_all`).
 
 Prompts are tokenised with left padding so every row's new tokens start at the same position; the
 model's splice counts from each row's first real token, so a batch gives the same tokens as one request
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,19 @@ from harness.errors import HarnessError
 from harness.predictions import PredictionStore
 from harness.recipe import Recipe
 from harness.task import Prediction, Request
+
+
+def batches(requests: Sequence[Request], size: int) -> Iterator[list[Request]]:
+    """Consecutive batches of at most ``size`` requests with the same decoding options (they share one
+    generate call)."""
+    batch: list[Request] = []
+    for request in requests:
+        if batch and (len(batch) == size or batch[0].decoding != request.decoding):
+            yield batch
+            batch = []
+        batch.append(request)
+    if batch:
+        yield batch
 
 
 def resolve_device(device: str | None) -> str:
@@ -49,7 +63,6 @@ class Generator:
     dtype_name: str
     on_bad_case: str = "error"
     seed: int | None = None
-    bad_cases: dict[str, str] = field(default_factory=dict)
     image_cache_size: int = 16
     """Prepared volumes kept in memory: a VQA case's questions reuse its image across batches."""
     cache_implementation: str | None = None
@@ -110,35 +123,38 @@ class Generator:
         return self._images[key]
 
     def generate_all(self, task: Any, requests: Sequence[Request], store: PredictionStore, *, batch_size: int,
-                     progress: bool = True) -> None:
+                     progress: bool = True) -> dict[str, str]:
+        """Generate ``requests`` batch by batch, appending each batch's parsed predictions to ``store``;
+        returns the cases left out because their image cannot be read (case id -> reason; only with
+        ``on_bad_case="skip"``: otherwise the first one stops the run)."""
         from tqdm.auto import tqdm
 
-        from harness.runner import batches
-
+        bad_cases: dict[str, str] = {}
         with tqdm(total=len(requests), desc=f"{task.name}", unit="req", disable=not progress,
                   dynamic_ncols=True) as bar:
             for batch in batches(requests, max(1, batch_size)):
-                usable, images = self._load_batch(batch)
+                usable, images = self._load_batch(batch, bad_cases)
                 if usable:
                     texts = self.generate(usable, images)
                     store.append(Prediction(r.key, r.case_id, r.scope, r.question_id, r.question,
                                             task.parse(r, text), text, r.target)
                                  for r, text in zip(usable, texts, strict=True))
                 bar.update(len(batch))
+        return bad_cases
 
-    def _load_batch(self, batch: list[Request]) -> tuple[list[Request], list[Any]]:
+    def _load_batch(self, batch: list[Request], bad_cases: dict[str, str]) -> tuple[list[Request], list[Any]]:
         """The requests whose image can be read, with their images; an unreadable image stops the run, or
-        with ``on_bad_case="skip"`` is recorded in ``bad_cases`` and its requests left out."""
+        with ``on_bad_case="skip"`` is added to ``bad_cases`` and its case's requests left out."""
         usable, images = [], []
         for request in batch:
-            if request.case_id in self.bad_cases:
+            if request.case_id in bad_cases:
                 continue
             try:
                 images.append(self._image(request))
             except HarnessError as exc:
                 if self.on_bad_case == "error":
                     raise HarnessError(f"{exc} (rerun with --on-bad-case skip to skip bad cases)") from exc
-                self.bad_cases[request.case_id] = str(exc)
+                bad_cases[request.case_id] = str(exc)
                 continue
             usable.append(request)
         return usable, images

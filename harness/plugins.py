@@ -16,12 +16,12 @@ so a broken plugin never takes the CLI down. ``HARNESS_STRICT_PLUGINS=1`` makes 
 that does not exist is always fatal (a typo on the command line, as in pytest).
 
 The built-in entry points (distribution ``med3d-harness``) load first, so a third-party plugin that
-registers a name a built-in already has (``flare_vqa``) is the one refused: it cannot silently replace
+registers a name a built-in already has (a built-in task's name, say) is the one refused: it cannot silently replace
 an official component. The warning names both plugins and their distributions.
 
     >>> from harness import plugins
-    >>> plugins.registry("models").names()          # doctest: +SKIP
-    ['med3dvlm', 'med3dvlm-demo', ...]
+    >>> plugins.registry("judges").names()          # doctest: +SKIP
+    ['hf', 'lexical']
 """
 
 from __future__ import annotations

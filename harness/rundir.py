@@ -24,8 +24,9 @@ from harness.errors import HarnessError
 
 RUN_FILE = "run.json"
 OUTPUTS = ("predictions.jsonl", "scores.json", "result.json", RUN_FILE)
-"""What a run writes (besides per-rank prediction files); ``--overwrite`` removes these. The judge
-cache is kept: it is keyed by the judge's identity and the prompt, so it is valid for any run."""
+"""What a run writes (besides per-rank prediction and bad-case files); ``--overwrite`` removes these. The
+judge cache lives outside the folder (`harness.paths.judge_cache_dir`): keyed by the judge's identity and
+the prompt, it is valid for any run."""
 
 
 class RunDir:

@@ -1,15 +1,17 @@
-"""The run loop: cases -> requests -> batches -> generations -> predictions -> scores -> result.
+"""The run loop, one pass: records -> requests -> batches -> generations -> predictions -> scores -> result.
 
     >>> from harness.runner import RunConfig, run
-    >>> config = RunConfig(model="med3dvlm-demo", task="flare_vqa", data="demo", out_dir="runs/x", limit=2)
-    >>> result = run(config)  # doctest: +SKIP
+    >>> result = run(RunConfig(model="MODEL", task="TASK", data="DATA", out_dir="runs/x", limit=2))  # doctest: +SKIP
 
-Resumable: predictions are appended to ``out_dir/predictions.jsonl`` as each batch finishes; a rerun into
-the same folder generates only the requests not in it, and only when the folder's fingerprint (see
-`harness.rundir`) matches this run's. Requests are sorted by prompt length so batches pad little. Under
-``torchrun`` each rank takes a deterministic shard (every WORLD_SIZE-th request) and writes its own file;
-rank 0 waits for the others, merges and scores. The result is built by `build_result` and validated
-against the shipped schema before it is written. The options and their checks live in `harness.runoptions`.
+`run` reads top to bottom: `preflight` (options, task, judge: what can fail fails before any model loads),
+`load_data` (`Task.load_data`), `build_requests` (`Task.requests`), `generate_missing` (batches through
+`harness.generation`, appended to ``out_dir/predictions.jsonl`` as each batch finishes), `score_with`
+(`Task.score`, with the judge), `build_result` (pure, validated against the shipped schema) and
+`write_outputs`. Resumable: a rerun into the same folder generates only the requests not in it, and only
+when the folder's fingerprint (see `harness.rundir`) matches this run's. Requests are sorted by prompt length
+so batches pad little. Under ``torchrun`` each rank takes a deterministic shard (every WORLD_SIZE-th request)
+and writes its own file; rank 0 waits for the others, merges and scores. The options and their checks live
+in `harness.runoptions`.
 """
 
 from __future__ import annotations
@@ -17,35 +19,23 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import inspect
-import os
+import json
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from harness import plugins
 from harness.atomic import write_json_atomic
+from harness.distributed import Distributed
 from harness.errors import HarnessError
+from harness.paths import judge_cache_dir
 from harness.predictions import PredictionStore
 from harness.rundir import RunDir
 from harness.runoptions import RunConfig, apply_limit, auto_batch_size, check_device
 from harness.task import Prediction, Request
 
 SCHEMA_VERSION = 1
-
-
-@dataclass
-class Distributed:
-    rank: int = 0
-    world_size: int = 1
-
-    @classmethod
-    def from_env(cls) -> Distributed:
-        return cls(int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)))
-
-    def shard(self, requests: Sequence[Request]) -> list[Request]:
-        return list(requests[self.rank :: self.world_size])
 
 
 def build_requests(task: Any, cases: Sequence[Any], *, style: str, image_tokens: str, tokenizer: Any,
@@ -62,18 +52,6 @@ def build_requests(task: Any, cases: Sequence[Any], *, style: str, image_tokens:
     if len(set(keys)) != len(keys):
         raise HarnessError(f"task '{task.name}' produced duplicate request keys; case ids must be unique")
     return requests
-
-
-def batches(requests: Sequence[Request], size: int) -> Iterator[list[Request]]:
-    """Consecutive batches of requests with the same decoding options (they share one generate call)."""
-    batch: list[Request] = []
-    for request in requests:
-        if batch and (len(batch) == size or batch[0].decoding != request.decoding):
-            yield batch
-            batch = []
-        batch.append(request)
-    if batch:
-        yield batch
 
 
 def check_reference_decoding(task: Any, config: RunConfig) -> None:
@@ -106,18 +84,22 @@ def load_generator(config: RunConfig) -> Any:
 
 
 def preflight(config: RunConfig) -> tuple[Any, Any]:
-    """(task, judge) after checking the options and the device: what can fail fails before any model loads."""
+    """(task, judge) after checking the options and the device: what can fail fails before any model loads.
+    The judge is resolved and its options typed (`harness.scoring.judging.judge_for`) but not yet loaded."""
+    from harness.scoring.judging import judge_for
+
     config.validate()
     check_device(config.device)
     _check_model_name(config.model)
     task = plugins.registry("tasks").create(config.task)
     check_reference_decoding(task, config)
-    return task, make_judge(task, config.judge, config.judge_options)
+    return task, judge_for(task, config.judge, config.judge_options, load=False)
 
 
 def run(config: RunConfig, *, progress: bool = True, generator: Any = None) -> dict[str, Any]:
-    """Generate every missing prediction, then score; returns the result object written to result.json.
-    ``generator`` reuses a loaded model (several tasks in one invocation)."""
+    """Generate every missing prediction, then score; returns the result object written to result.json
+    (``{}`` on a non-zero rank under torchrun: rank 0 scores). ``generator`` reuses a loaded model (several
+    tasks in one invocation)."""
     started = time.perf_counter()
     task, judge = preflight(config)
     dist = Distributed.from_env()
@@ -125,21 +107,34 @@ def run(config: RunConfig, *, progress: bool = True, generator: Any = None) -> d
         if not config.overwrite and config.model in plugins.registry("models"):  # before minutes of loading
             folder.expect("model.name", plugins.registry("models").create(config.model).name or config.model)
         cases, data_info = load_data(task, config.data or task.default_data, config.split, config.limit)
-        if generator is None:
-            generator = load_generator(config)
-        requests = build_requests(task, cases, style=config.style or generator.recipe.prompt_style,
-                                  image_tokens=generator.image_tokens, tokenizer=generator.tokenizer,
-                                  decoding=config.decoding, reference=config.reference_decoding)
-        requests.sort(key=lambda r: (len(r.prompt), r.key))
+        generator = generator or load_generator(config)
+        style = config.style or generator.recipe.prompt_style
+        requests = sorted(build_requests(task, cases, style=style, image_tokens=generator.image_tokens,
+                                         tokenizer=generator.tokenizer, decoding=config.decoding,
+                                         reference=config.reference_decoding),
+                          key=lambda r: (len(r.prompt), r.key))
         decoding = decoding_by_scope(requests, config.seed)
         model_info = generator.model_info(config.model)
-        style = config.style or generator.recipe.prompt_style
         folder.start(fingerprint(model_info, task, style, decoding, data_info), overwrite=config.overwrite)
         stores = _stores(folder.path, dist)  # a damaged predictions file stops the run here, before any change
         batch_size = auto_batch_size(generator.device) if config.batch_size == "auto" else int(config.batch_size)
         try:
-            return _generate_and_score(config, task, judge, generator, model_info, folder, stores, dist, cases,
-                                       data_info, requests, decoding, batch_size, progress, started)
+            generated = generate_missing(task, judge, generator, requests, stores, dist, folder.path,
+                                         batch_size=batch_size, progress=progress, overwrite=config.overwrite)
+            if generated is None:
+                return {}
+            predictions, bad_cases = generated
+            scored_cases = [c for c in cases if c.case_id not in bad_cases]
+            scores = score_with(task, predictions, scored_cases, judge=judge,
+                                cache_dir=judge_cache_dir(config.cache_dir))
+            wall = folder.add_wall_time(time.perf_counter() - started)
+            result = build_result(
+                model=model_info, task=task, data=scored_data(data_info, scored_cases),
+                judge=judge, scores=scores, decoding=decoding, bad_cases=bad_cases,
+                provenance=_provenance(generator, batch_size, config.seed, wall),
+            )
+            write_outputs(folder.path, scores, result)
+            return result
         finally:
             if not folder.timed:  # an interrupted invocation's time still counts; a full disk must not mask the error
                 with contextlib.suppress(OSError):
@@ -155,43 +150,43 @@ def _stores(out_dir: Path, dist: Distributed) -> tuple[PredictionStore, Predicti
             PredictionStore(out_dir / "predictions.jsonl"))
 
 
-def _generate_and_score(config: RunConfig, task: Any, judge: Any, generator: Any, model_info: dict[str, Any],
-                        folder: RunDir, stores: tuple[PredictionStore, PredictionStore], dist: Distributed,
-                        cases: Sequence[Any], data_info: dict[str, Any], requests: Sequence[Request],
-                        decoding: dict[str, Any], batch_size: int, progress: bool, started: float) -> dict[str, Any]:
-    out_dir = folder.path
+def generate_missing(task: Any, judge: Any, generator: Any, requests: Sequence[Request],
+                     stores: tuple[PredictionStore, PredictionStore], dist: Distributed, out_dir: Path, *,
+                     batch_size: int, progress: bool,
+                     overwrite: bool = False) -> tuple[list[Prediction], dict[str, str]] | None:
+    """Generate the requests not yet in the stores (this rank's shard); returns every prediction of
+    ``requests`` and the cases skipped as unreadable (case id -> reason), or None on a non-zero rank.
+
+    A case skipped in an earlier invocation has no prediction, so it is tried again and reported again."""
     store, merged = stores
     if dist.world_size > 1:
         _init_process_group()
     # With --overwrite another rank may read the merged file before rank 0 removed it: only rank 0 trusts it then.
-    merged_done = merged.done if not (config.overwrite and dist.rank != 0) else set()
+    merged_done = merged.done if not (overwrite and not dist.is_main) else set()
     todo = [r for r in dist.shard(requests) if r.key not in store.done and r.key not in merged_done]
-    if judge is not None and callable(getattr(judge, "load", None)) and dist.rank == 0:
+    if judge is not None and callable(getattr(judge, "load", None)) and dist.is_main:
         judge.load()  # a judge that cannot load fails now, not after hours of generation
-    generator.generate_all(task, todo, store, batch_size=batch_size, progress=progress and dist.rank == 0)
-
+    bad_cases = generator.generate_all(task, todo, store, batch_size=batch_size, progress=progress and dist.is_main)
     if dist.world_size > 1:
+        write_json_atomic(out_dir / f"bad_cases.rank{dist.rank}.json", bad_cases)
         _barrier()
-        if dist.rank != 0:
-            return {}
+        if not dist.is_main:
+            return None
         for rank in range(dist.world_size):
             merged.append(PredictionStore(out_dir / f"predictions.rank{rank}.jsonl").items())
-
+            bad_cases = {**_read_json(out_dir / f"bad_cases.rank{rank}.json"), **bad_cases}
     wanted = {r.key for r in requests}
-    predictions = [p for p in merged.items() if p.key in wanted]
-    bad_cases = dict(generator.bad_cases)
-    scored_cases = [c for c in cases if c.case_id not in bad_cases]
-    cache_dir = Path(config.cache_dir) if config.cache_dir else out_dir / "judge_cache"
-    scores = score_with(task, predictions, scored_cases, judge=judge, cache_dir=cache_dir)
-    wall = folder.add_wall_time(time.perf_counter() - started)
-    result = build_result(
-        model=model_info, task=task, data=scored_data(data_info, scored_cases),
-        judge=judge, scores=scores, decoding=decoding, bad_cases=bad_cases,
-        provenance=_provenance(generator, batch_size, config.seed, wall),
-    )
+    return [p for p in merged.items() if p.key in wanted], dict(bad_cases)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_outputs(out_dir: Path, scores: dict[str, Any], result: dict[str, Any]) -> None:
+    """scores.json, then result.json (each atomically): result.json is the run's last file."""
     write_json_atomic(out_dir / "scores.json", scores)
     write_json_atomic(out_dir / "result.json", result)
-    return result
 
 
 def _provenance(generator: Any, batch_size: int, seed: int | None, wall: float) -> dict[str, Any]:
@@ -260,15 +255,6 @@ def _check_model_name(name: str) -> None:
     refuse_path_that_is_no_checkpoint(name)
     if "/" not in name:
         plugins.registry("models").get(name)
-
-
-def make_judge(task: Any, name: str | None, options: Sequence[str] = ()) -> Any:
-    """The task's judge (resolved, options typed strictly, not yet loaded), or None for a task that needs none."""
-    from harness.scoring.judging import create_judge
-
-    if not getattr(task, "needs_judge", False):
-        return None
-    return create_judge(name or getattr(task, "default_judge", None), options, load=False)
 
 
 def case_ids_sha256(case_ids: Sequence[str]) -> str:

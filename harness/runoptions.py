@@ -54,7 +54,7 @@ class RunConfig:
     reference_decoding: bool = False
     """Use the task's ``reference_decoding`` (the reference scripts' sampling) under the overrides."""
     cache_dir: Path | str | None = None
-    """Judge cache (default ``out_dir/judge_cache``)."""
+    """Judge cache (default `harness.paths.judge_cache_dir`: ``$HARNESS_CACHE/judge``)."""
     llm_options: dict[str, Any] = field(default_factory=dict)
     cache_implementation: str | None = None
     """KV cache of generation (``static``, or None for transformers' dynamic cache): speed only, same tokens."""

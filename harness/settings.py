@@ -146,7 +146,7 @@ RUN_SETTINGS: dict[str, Setting] = {
     "seed": Setting("int", "seed for sampling", minimum=0, maximum=2**64 - 1),  # torch.manual_seed's range
     "split": Setting("str", "data split (same as --split)"),
     "on_bad_case": Setting("str", "same as --on-bad-case", choices=("error", "skip")),
-    "cache_dir": Setting("str", "judge cache folder (default OUT/judge_cache)"),
+    "cache_dir": Setting("str", "judge cache folder (same as --cache-dir; default $HARNESS_CACHE/judge)"),
     "cache_implementation": Setting("str", "KV cache of generation (static; default dynamic): same tokens",
                                     choices=("static", "dynamic")),
     "llm_options": LLM_OPTIONS,

@@ -247,8 +247,9 @@ class Task(ABC):
         """Write a small synthetic data set in the task's format to ``out`` (`harness data demo`)."""
         raise UnavailableError(f"task '{self.name}' has no demo data generator")
 
-    def preprocess(self, data: Any, *, out: Path, **options: Any) -> Any:
-        """Write a preprocessed copy of ``data`` (`harness preprocess`)."""
+    def preprocess(self, data: Any, *, out: Path, **options: Any) -> Sequence[tuple[Path, Sequence[str]]]:
+        """Write a preprocessed copy of ``data`` (`harness preprocess`; ``data`` is None when the command names
+        files instead, e.g. ``json=``/``images=``); returns (written records file, skipped-case errors) pairs."""
         raise UnavailableError(f"task '{self.name}' has no preprocessing")
 
     def answer_parts(self, text: str) -> dict[str, str]:

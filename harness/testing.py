@@ -23,8 +23,10 @@ A component tunes its checks through its ``conformance`` registration metadata, 
 ``register("big", factory, conformance={"input_size": (32, 128, 128)})`` or
 ``conformance={"skip": "needs a GPU"}``. Keys: ``skip``, ``options`` (factory options), and per
 kind ``input_size`` (encoders), ``in_shapes``/``out_dim`` (projectors), ``prompts`` (judges),
-``style`` (tasks). Encoders with more than ``max_params`` parameters run their forward pass on the
-meta device (shapes only), so checking every registered encoder stays fast.
+``style`` and ``data`` (tasks: the prompt style, default the task's first, and what ``load_data``
+reads a sample case from, default a demo set from ``write_demo``). Encoders with more than
+``max_params`` parameters run their forward pass on the meta device (shapes only), so checking every
+registered encoder stays fast.
 
 This module is imported by every pytest run in an environment where the harness is installed:
 it must not import torch at import time.
@@ -42,7 +44,6 @@ from harness.errors import HarnessError, UnavailableError
 
 if TYPE_CHECKING:
     from harness.task import Request
-    from harness_plugins.tasks.flare.records import Case
 
 __all__ = [
     "DEFAULT_IN_SHAPES",
@@ -53,15 +54,15 @@ __all__ = [
     "check_judge",
     "check_projector",
     "check_task",
-    "example_case",
     "example_tokenizer",
     "run_conformance",
+    "sample_case",
 ]
 
 DEFAULT_INPUT_SIZE = (32, 64, 64)
 """(D, H, W) of the volume the encoder check feeds: small, and divisible by 32."""
 DEFAULT_IN_SHAPES = [(256, 384), (32, 768)]
-"""Feature shapes the projector check feeds: Med3DVLM's last two DCFormer stages."""
+"""Feature shapes the projector check feeds: two feature maps, as a hierarchical encoder's last stages give."""
 MAX_PARAMS = 50_000_000
 """Encoders larger than this run their checked forward pass on the meta device."""
 
@@ -243,21 +244,27 @@ def check_judge(judge: Any, prompts: Sequence[str] | None = None, **options: Any
 # --- tasks ----------------------------------------------------------------------------------
 
 
-def example_case() -> Case:
-    """A small FLARE record with findings, an impression, global and local VQA (a chain of two)."""
-    from harness_plugins.tasks.flare.records import Case
+def sample_case(task: Any, data: Any = None) -> Any:
+    """A case of the task's own, for checking it: the first case ``task.load_data(data)`` reads, or (no
+    ``data``) of a two-case demo set the task writes into a temporary folder (`Task.write_demo`)."""
+    import tempfile
+    from pathlib import Path
 
-    return Case.from_json({
-        "case_id": "amos_0001.nii.gz",
-        "findings": {"liver": "The liver is normal in size.", "kidneys": "Small cyst in the left kidney."},
-        "impression": ["Small left renal cyst."],
-        "global_vqa": [{"question": "Which organs show abnormalities?", "answer": ["kidneys"],
-                        "choices": ["liver", "kidneys", "spleen"]}],
-        "local_vqa": [
-            {"id": 0, "follow_up": -1, "question": "Is there a renal cyst?", "answer": "yes"},
-            {"id": 1, "follow_up": 0, "question": "Which side is it on?", "answer": "left"},
-        ],
-    })
+    name = getattr(task, "name", type(task).__name__)
+    if data is not None:
+        cases = task.load_data(data).cases
+    else:
+        with tempfile.TemporaryDirectory(prefix="harness-conformance-") as folder:
+            try:
+                root = task.write_demo(Path(folder) / "demo", cases=2, seed=0)
+            except (UnavailableError, AttributeError):
+                raise ConformanceError(
+                    f"task {name}: no case to check it with: give the task a write_demo, register it with "
+                    "conformance={'data': DATA}, or pass check_task(..., case=CASE)"
+                ) from None
+            cases = task.load_data(root).cases  # the checks read records only: the images may go with the folder
+    _require(len(cases) > 0, f"task {name}: load_data read no case to check it with")
+    return cases[0]
 
 
 CHATML_TEMPLATE = (
@@ -281,17 +288,19 @@ def example_tokenizer() -> Any:
 
 def check_task(
     task: Any,
-    case: Case | None = None,
+    case: Any = None,
     *,
-    style: str = "med3dvlm",
+    style: str | None = None,
+    data: Any = None,
     image_tokens: str = "<im_patch>" * 4,
     tokenizer: Any = None,
     **options: Any,
 ) -> list[Request]:
-    """Check a task: ``name``/``version``/``decoding``, and requests for a record (``example_case()``
-    by default) with unique keys, the case's id, prompts that contain ``image_tokens``, a string
-    training target (``target(request)``, or ``request.target`` for tasks without that method) and a
-    string ``parse`` result. ``tokenizer`` defaults to :func:`example_tokenizer`. Returns the requests."""
+    """Check a task: ``name``/``version``/``decoding``, and requests for a case (default: the task's own,
+    `sample_case` of ``data``) in ``style`` (default: the task's first prompt style) with unique keys, the
+    case's id, prompts that contain ``image_tokens``, a string training target (``target(request)``, or
+    ``request.target`` for tasks without that method) and a string ``parse`` result. ``tokenizer``
+    defaults to :func:`example_tokenizer`. Returns the requests."""
     from harness.task import Request
 
     model = _build("tasks", task, options)
@@ -301,7 +310,8 @@ def check_task(
         value = getattr(model, attribute, None)
         _require(isinstance(value, str) and value != "", f"task {label}: `{attribute}` must be a non-empty string")
     _require(isinstance(getattr(model, "decoding", None), dict), f"task {label}: `decoding` must be a dict")
-    case = case or example_case()
+    case = case if case is not None else sample_case(model, data)
+    style = style or (tuple(getattr(model, "prompt_styles", None) or ("chat",)))[0]
     requests = model.requests(case, style=style, image_tokens=image_tokens, tokenizer=tokenizer)
     _require(isinstance(requests, list) and len(requests) > 0,
              f"task {label}: requests() must return a non-empty list for case {case.case_id}")
@@ -368,7 +378,7 @@ def run_conformance(kind: str, name: str) -> Any:
         if kind == "judges":
             return check_judge(name, settings.get("prompts"), **options)
         if kind == "tasks":
-            return check_task(name, style=settings.get("style", "med3dvlm"), **options)
+            return check_task(name, style=settings.get("style"), data=settings.get("data"), **options)
     except UnavailableError as exc:
         pytest.skip(f"{kind[:-1]} {name} is unavailable here: {exc}")
     raise ValueError(f"no conformance check for kind '{kind}'")

@@ -29,14 +29,13 @@ class FakeGenerator:
         self.recipe = Recipe(name=name, encoder="e", projector="p", llm="l", prompt_style="med3dvlm")
         self.image_tokens = "<im>"
         self.tokenizer = FakeTokenizer()
-        self.bad_cases: dict[str, str] = {}
         self.device = "cpu"
         self.dtype_name = "float32"
         self.answer = answer
         self.fail_after = fail_after
         self.generated: list[str] = []
         self.unreadable: set[str] = set()
-        """Case ids whose image "cannot be read": skipped and listed in ``bad_cases``."""
+        """Case ids whose image "cannot be read": skipped, and returned by `generate_all`."""
         self.configs: list[Any] = []
         """The run configurations this model was loaded for."""
 
@@ -44,16 +43,19 @@ class FakeGenerator:
         return {"name": self.recipe.name, "requested": requested, "encoder": "e", "projector": "p", "llm": "l",
                 "weights": f"weights of {self.recipe.name}", "sha256": "0" * 64}
 
-    def generate_all(self, task: Any, requests: list, store: Any, *, batch_size: int, progress: bool) -> None:
+    def generate_all(self, task: Any, requests: list, store: Any, *, batch_size: int,
+                     progress: bool) -> dict[str, str]:
+        bad_cases: dict[str, str] = {}
         for request in requests:
             if request.case_id in self.unreadable:
-                self.bad_cases[request.case_id] = f"{request.case_id}: unreadable image"
+                bad_cases[request.case_id] = f"{request.case_id}: unreadable image"
                 continue
             if self.fail_after is not None and len(self.generated) >= self.fail_after:
                 raise KeyboardInterrupt
             store.append([Prediction(request.key, request.case_id, request.scope, request.question_id,
                                      request.question, task.parse(request, self.answer), self.answer)])
             self.generated.append(request.key)
+        return bad_cases
 
 
 def demo_records(folder: Path) -> Path:

@@ -78,5 +78,5 @@ def test_local_separator_is_refused_for_harness_predictions(tmp_path):
     path = tmp_path / "predictions.jsonl"
     path.write_text("")
     result = run_cli("score", "flare_vqa", "--predictions", str(path), "--ground-truth", str(path),
-                     "--local-separator", ",")
-    assert_one_line_error(result, "--local-separator", str(path))
+                     "--score-option", "local_separator=,")
+    assert_one_line_error(result, "--score-option local_separator", str(path))

@@ -246,7 +246,7 @@ def test_a_duplicate_task_name_is_a_warning_and_the_run_uses_the_first_registrat
 def test_a_full_disk_while_predictions_are_flushed_names_the_file_and_the_rerun_resumes(capsys, demo_json, fakes,
                                                                                           tmp_path, monkeypatch):
     """fsync (or write) on a full disk raises OSError without a file name: the line still names predictions.jsonl."""
-    import harness.predictions
+    import harness.jsonl
 
     out = tmp_path / "out"
     args = ["run", "--model", "fake-a", "--task", "flare_vqa", "--data", str(demo_json), "--out", str(out),
@@ -260,7 +260,7 @@ def test_a_full_disk_while_predictions_are_flushed_names_the_file_and_the_rerun_
         real_fsync(fd)
 
     with monkeypatch.context() as patch:
-        patch.setattr(harness.predictions.os, "fsync", fsync)
+        patch.setattr(harness.jsonl.os, "fsync", fsync)
         line = assert_one_line_error(cli(capsys, *args), str(out / "predictions.jsonl"), "No space left on device")
     kept = (out / "predictions.jsonl").read_text().splitlines()
     assert kept and all(json.loads(text)["key"] for text in kept)
@@ -286,7 +286,7 @@ def test_a_second_run_into_a_folder_being_written_is_refused_and_the_first_finis
         seen["before"] = snapshot(out)
         seen["second"] = cli(capsys, *args)  # the same command, while the first holds the folder
         seen["after"] = snapshot(out)
-        real_generate(task, requests[2:], store, **kwargs)
+        return real_generate(task, requests[2:], store, **kwargs)
 
     first.generate_all = generate_all
     assert cli(capsys, *args).returncode == 0

@@ -81,7 +81,7 @@ def _clean_scores(tmp_path: Path) -> tuple[dict, int]:
 
 def test_a_full_disk_while_the_judge_cache_is_flushed_names_it_and_the_rerun_resumes(capsys, tmp_path, monkeypatch):
     """A write or fsync on a full disk raises OSError without a file name: the line must still name the cache."""
-    import harness.scoring.judging as judging
+    import harness.jsonl as jsonl
 
     scores, total = _clean_scores(tmp_path)
     cache = tmp_path / "cache"
@@ -94,7 +94,7 @@ def test_a_full_disk_while_the_judge_cache_is_flushed_names_it_and_the_rerun_res
         real_fsync(fd)
 
     with monkeypatch.context() as patch:
-        patch.setattr(judging.os, "fsync", fsync)
+        patch.setattr(jsonl.os, "fsync", fsync)
         line = assert_one_line_error(cli(capsys, *LEXICAL, "--cache-dir", str(cache)), "No space left on device",
                                      "rerun")
     (path,) = cache.glob("*.jsonl")

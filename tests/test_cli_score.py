@@ -144,7 +144,7 @@ def test_local_separator_option(capsys, tmp_path):
     base = ["score", "flare_vqa", "--predictions", str(csv), "--ground-truth", str(truth), "--json"]
     assert main(base) == 0
     assert json.loads(capsys.readouterr().out)["local_accuracy"] == 0.0
-    assert main([*base, "--local-separator", ","]) == 0
+    assert main([*base, "--score-option", "local_separator=,"]) == 0
     scores = json.loads(capsys.readouterr().out)
     assert scores["local_accuracy"] == 1.0 and scores["local_separator"] == ","
 

@@ -3,6 +3,9 @@ broken components."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from types import SimpleNamespace
+
 import pytest
 import torch
 from torch import nn
@@ -16,8 +19,8 @@ from harness.testing import (
     check_judge,
     check_projector,
     check_task,
-    example_case,
     run_conformance,
+    sample_case,
 )
 
 
@@ -91,14 +94,42 @@ def test_judge_check_catches_missing_completions():
 
 def test_task_check_catches_prompts_without_image_tokens():
     with pytest.raises(ConformanceError, match="must contain the image tokens"):
+        check_task(NoImageTask(), SimpleNamespace(case_id="c1", image=None), tokenizer=object())
+
+
+class DemoTask(NoImageTask):
+    """A task whose sample case comes from its own demo writer."""
+
+    prompt_styles = ("plain", "chat")
+
+    def write_demo(self, out, *, cases, seed):
+        out.mkdir(parents=True)
+        (out / "cases.txt").write_text("\n".join(f"demo{i}" for i in range(cases)))
+        return out
+
+    def load_data(self, data, *, split=None):
+        from harness.task import LoadedData
+
+        names = (Path(data) / "cases.txt").read_text().split()
+        return LoadedData([SimpleNamespace(case_id=name, image=None) for name in names], {"name": str(data)})
+
+    def requests(self, case, *, style, image_tokens, tokenizer):
+        from harness.task import Request
+
+        self.styles_seen = [*getattr(self, "styles_seen", []), style]
+        return [Request(f"{case.case_id}/answer/0", case.case_id, "answer", None, "q", f"{image_tokens} q", target="t")]
+
+
+def test_the_task_check_takes_its_sample_case_and_style_from_the_task():
+    task = DemoTask()
+    assert sample_case(task).case_id == "demo0"
+    (request,) = check_task(task, tokenizer=object())
+    assert request.case_id == "demo0" and task.styles_seen == ["plain"]
+
+
+def test_a_task_with_no_sample_case_is_told_how_to_give_one():
+    with pytest.raises(ConformanceError, match="no case to check it with: give the task a write_demo"):
         check_task(NoImageTask(), tokenizer=object())
-
-
-def test_example_case_has_a_local_chain():
-    case = example_case()
-    from harness_plugins.tasks.flare.chains import scoring_chains
-
-    assert [[q.id for q in chain] for chain in scoring_chains(case).values()] == [[0, 1]]
 
 
 class _AlwaysRefuses:

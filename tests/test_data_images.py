@@ -13,6 +13,9 @@ from harness.data import BadCase, collate_images, image_loader, prepare_image, r
 from harness.errors import HarnessError
 from harness_plugins.tasks.flare.records import Case
 
+WINDOWS = {"abdomen": (-160.0, 240.0), "chest": (-1350.0, 150.0)}
+"""The HU windows a model recipe declares (`Recipe.hu_windows`), as the Med3DVLM recipes do."""
+
 
 def nifti(path: Path, data: np.ndarray, spacing=(1.5, 0.8, 0.8)) -> Path:
     """Write (D, H, W) data as NIfTI (nibabel stores x, y, z: transpose) with an affine."""
@@ -64,11 +67,11 @@ def test_prepare_image_windows_by_domain(tmp_path: Path) -> None:
     data = np.full((8, 16, 16), -1000, np.int16)
     data[:, 4:12, 4:12] = 40
     path = nifti(tmp_path / "amos_1.nii.gz", data)
-    abdomen = prepare_image(path, input_size=(8, 16, 16), domain="abdomen")
-    chest = prepare_image(path, input_size=(8, 16, 16), domain="chest")
+    abdomen = prepare_image(path, input_size=(8, 16, 16), hu_windows=WINDOWS, domain="abdomen")
+    chest = prepare_image(path, input_size=(8, 16, 16), hu_windows=WINDOWS, domain="chest")
     assert abdomen.shape == (1, 8, 16, 16) and abdomen.dtype == torch.float32
     assert abdomen.max() == 1.0 and abdomen.min() == 0.0 and chest.max() == 1.0
-    small = prepare_image(path, input_size=(4, 8, 8))
+    small = prepare_image(path, input_size=(4, 8, 8), hu_windows={"only": (-160.0, 240.0)})  # no domain: the only one
     assert small.shape == (1, 4, 8, 8) and float(small.min()) >= 0.0 and float(small.max()) <= 1.0
 
 
@@ -86,12 +89,13 @@ def test_loader_batches_and_skips_bad_cases(tmp_path: Path) -> None:
         Case("amos_b.nii.gz", image=tmp_path / "amos_b.nii.gz"),
         Case("amos_c.nii.gz", image=tmp_path / "amos_a.nii.gz"),
     ]
-    batches = list(image_loader(cases, input_size=(4, 8, 8), batch_size=3, on_bad_case="skip", augment=True))
+    batches = list(image_loader(cases, input_size=(4, 8, 8), hu_windows=WINDOWS, batch_size=3, on_bad_case="skip",
+                                augment=True))
     assert batches[0]["images"].shape == (2, 1, 4, 8, 8)
     assert batches[0]["case_ids"] == ["amos_a.nii.gz", "amos_c.nii.gz"]
     assert [b[0] for b in batches[0]["bad"]] == ["amos_b.nii.gz"]
     with pytest.raises(BadCase, match="case amos_b.nii.gz"):
-        list(image_loader(cases, input_size=(4, 8, 8), batch_size=3))
+        list(image_loader(cases, input_size=(4, 8, 8), hu_windows=WINDOWS, batch_size=3))
     assert collate_images([{"case_id": "x", "index": 0, "error": "e"}])["images"] is None
 
 
@@ -99,7 +103,7 @@ def test_loader_batches_and_skips_bad_cases(tmp_path: Path) -> None:
 def test_loader_with_workers(tmp_path: Path) -> None:
     nifti(tmp_path / "amos_a.nii.gz", np.zeros((6, 10, 10), np.int16))
     cases = [Case(f"c{i}", image=tmp_path / "amos_a.nii.gz") for i in range(4)]
-    batches = list(image_loader(cases, input_size=(4, 8, 8), batch_size=2, workers=2))
+    batches = list(image_loader(cases, input_size=(4, 8, 8), hu_windows=WINDOWS, batch_size=2, workers=2))
     assert [b["case_ids"] for b in batches] == [["c0", "c1"], ["c2", "c3"]]
 
 
@@ -153,3 +157,15 @@ def test_window_resize_equals_normalise_then_resize() -> None:
         plain = resize_volume(window_normalise(raw, (-160.0, 240.0)), size)
         assert torch.allclose(fused, plain, atol=1e-6)
     assert (window_resize(np.full((4, 6, 6), 500, np.int16), (-160.0, 240.0), (2, 3, 3)) == 0).all()
+
+
+def test_a_raw_image_without_a_domain_needs_exactly_one_window(tmp_path: Path) -> None:
+    from harness.errors import HarnessError
+
+    path = nifti(tmp_path / "case.nii.gz", np.full((8, 16, 16), 40, np.int16))
+    for windows in (None, WINDOWS):
+        with pytest.raises(HarnessError, match="without a domain needs exactly one HU window") as info:
+            prepare_image(path, input_size=(4, 8, 8), hu_windows=windows)
+        assert "\n" not in str(info.value)
+    with pytest.raises(HarnessError, match="no HU window for domain 'head'.*known: abdomen"):
+        prepare_image(path, input_size=(4, 8, 8), hu_windows={"abdomen": (-160.0, 240.0)}, domain="head")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from harness import plugins
 from harness.errors import HarnessError
 from harness.scoring.green import make_prompt, parse_completion
-from harness.scoring.judging import CompletionCache, GreenScorer, default_judge_name
+from harness.scoring.judging import CompletionCache, GreenScorer, judge_for, judge_name_for
 
 
 def lexical_score(reference: str, candidate: str) -> float:
@@ -19,8 +20,30 @@ def lexical_score(reference: str, candidate: str) -> float:
 
 def test_builtin_judges_and_default():
     assert {"hf", "lexical"} <= set(plugins.registry("judges").names())
-    assert default_judge_name() == "hf"
     assert "not GREEN-calibrated" in plugins.registry("judges").create("lexical").id
+
+
+class _Task:
+    name, needs_judge, default_judge = "t", True, "lexical"
+
+
+def test_the_default_judge_is_the_one_the_task_declares():
+    from harness_plugins.judges.hf import DEFAULT_MODEL
+
+    assert judge_name_for(_Task(), None) == "lexical" and judge_name_for(_Task(), "hf") == "hf"
+    assert judge_for(_Task()).id.startswith("lexical")
+    assert plugins.registry("tasks").create("flare_report").default_judge == "hf" and "/" in DEFAULT_MODEL
+    no_default = type("NoDefault", (_Task,), {"default_judge": None})()
+    with pytest.raises(HarnessError, match="task 't' needs a judge and declares no default: pass --judge NAME"):
+        judge_name_for(no_default, None)
+    assert judge_for(type("NoJudge", (_Task,), {"needs_judge": False})()) is None
+
+
+def test_the_judge_module_names_no_judge_model():
+    import harness.scoring.judging as judging
+    from harness_plugins.judges.hf import DEFAULT_MODEL
+
+    assert DEFAULT_MODEL not in Path(judging.__file__).read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(

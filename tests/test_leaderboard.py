@@ -537,7 +537,7 @@ def test_the_run_records_each_predictions_reference_for_the_browser(tmp_path: Pa
             return text.strip()
 
     generator = Generator(None, None, Recipe(name="toy", encoder="e", projector="p", llm="l"), "cpu", "float32")
-    generator._load_batch = lambda batch: (batch, [None] * len(batch))
+    generator._load_batch = lambda batch, bad_cases: (batch, [None] * len(batch))
     generator.generate = lambda requests, images: [f" answer {r.key}" for r in requests]
     requests = [Request(f"c{i}/global/0", f"c{i}", "global", None, "q", "prompt", target=f"truth {i}")
                 for i in range(3)]

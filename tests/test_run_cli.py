@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import pytest
-from runfakes import cli, demo_records, install_fakes
+from runfakes import FakeGenerator, cli, demo_records, install_fakes
 
 from harness.cli.main import configure_output
 
@@ -54,3 +55,27 @@ def test_quiet_run_prints_no_progress_and_json_is_parseable(capsys, demo_json, m
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["scores"]["task"] == "flare_vqa"
     assert result.stderr == ""
+
+
+def test_run_and_score_share_one_judge_cache_and_judge_options(capsys, demo_json, monkeypatch, tmp_path):
+    """The judge cache is $HARNESS_CACHE/judge for both commands (not inside --out), so scoring a run's
+    predictions again costs no judge call; --cache-dir moves it for both."""
+    install_fakes(monkeypatch)["fake-a"] = FakeGenerator("fake-a", answer="liver: The liver is normal in size.")
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "out"
+    ran = cli(capsys, "run", "--model", "fake-a", "--task", "flare_report", "--data", str(demo_json), "--out",
+              str(out), "--judge", "lexical", "--json")
+    assert ran.returncode == 0, ran.stderr
+    assert list((tmp_path / "cache" / "judge").glob("*.jsonl")) and not (out / "judge_cache").exists()
+    sent = json.loads(ran.stdout)["scores"]["judge_calls"]["sent"]
+    assert sent > 0
+    scored = cli(capsys, "score", "flare_report", "--predictions", str(out / "predictions.jsonl"),
+                 "--ground-truth", str(demo_json), "--judge", "lexical", "--json")
+    assert scored.returncode == 0, scored.stderr
+    again = json.loads(scored.stdout)
+    assert again["judge_calls"]["sent"] == 0 and again["green"] == json.loads(ran.stdout)["scores"]["green"]
+    moved = cli(capsys, "run", "--model", "fake-a", "--task", "flare_report", "--data", str(demo_json), "--out",
+                str(tmp_path / "out2"), "--judge", "lexical", "--cache-dir", str(tmp_path / "elsewhere"), "--json")
+    assert moved.returncode == 0, moved.stderr
+    assert json.loads(moved.stdout)["scores"]["judge_calls"]["sent"] == sent, "a new cache starts empty"
+    assert list((tmp_path / "elsewhere").glob("*.jsonl"))

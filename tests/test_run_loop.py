@@ -6,9 +6,10 @@ import json
 
 import pytest
 
+from harness.distributed import Distributed
 from harness.errors import HarnessError
+from harness.generation import batches
 from harness.predictions import PredictionStore
-from harness.runner import Distributed, batches
 from harness.runoptions import apply_limit, auto_batch_size, config_from_settings
 from harness.task import Prediction, Request
 
@@ -157,12 +158,15 @@ def test_unreadable_images_stop_the_run_or_are_skipped_and_recorded(tmp_path):
 
     recipe = Recipe(name="toy", encoder="e", projector="p", llm="l", input_size=(8, 16, 16))
     missing = Request("c1/global/0", "c1", "global", None, "q", "p", image=tmp_path / "c1.nii.gz")
+    store = PredictionStore(tmp_path / "p.jsonl")
     strict = Generator(None, None, recipe, "cpu", "float32")
     with pytest.raises(HarnessError, match=r"c1\.nii\.gz.*--on-bad-case skip"):
-        strict._load_batch([missing])
+        strict.generate_all(_Task(), [missing], store, batch_size=1, progress=False)
     lenient = Generator(None, None, recipe, "cpu", "float32", on_bad_case="skip")
-    assert lenient._load_batch([missing]) == ([], [])
-    assert set(lenient.bad_cases) == {"c1"}
+    skipped = lenient.generate_all(_Task(), [missing], store, batch_size=1, progress=False)
+    assert list(skipped) == ["c1"] and "c1.nii.gz" in skipped["c1"]
+    assert len(store) == 0 and not hasattr(lenient, "bad_cases"), "generation keeps no record of what it skipped"
+    assert lenient.generate_all(_Task(), [], store, batch_size=1, progress=False) == {}, "a new call starts afresh"
 
 
 def test_the_fingerprint_knows_weights_by_their_hash_not_their_path():
@@ -178,3 +182,35 @@ def test_the_fingerprint_knows_weights_by_their_hash_not_their_path():
     by_hub = [fingerprint({"name": "m", "weights": hub, "revision": "main"}, Task(), "s", {}, data)
               for hub in ("org/a", "org/b")]
     assert by_hub[0] != by_hub[1]
+
+
+def test_rank_zero_reports_the_cases_every_rank_skipped(tmp_path, monkeypatch):
+    """Under torchrun each rank generates its shard; rank 0 merges the predictions and the skipped cases of all."""
+    from runfakes import FakeGenerator
+
+    import harness.runner as runner
+    from harness.runner import _stores, generate_missing
+
+    monkeypatch.setattr(runner, "_init_process_group", lambda: None)
+    monkeypatch.setattr(runner, "_barrier", lambda: None)  # the ranks run one after the other here
+    requests = [_request(f"c{i}/global/0") for i in range(4)]
+    for request in requests:
+        request.case_id = request.key.split("/")[0]
+
+    class Parse:
+        name = "toy"
+
+        def parse(self, request, text):
+            return text
+
+    outcomes = {}
+    for rank in (1, 0):
+        generator = FakeGenerator()
+        generator.unreadable = {f"c{rank}"}
+        dist = Distributed(rank, 2)
+        outcomes[rank] = generate_missing(Parse(), None, generator, requests, _stores(tmp_path, dist), dist, tmp_path,
+                                          batch_size=1, progress=False)
+    assert outcomes[1] is None, "only rank 0 scores"
+    predictions, skipped = outcomes[0]
+    assert sorted(skipped) == ["c0", "c1"]
+    assert sorted(p.key for p in predictions) == ["c2/global/0", "c3/global/0"]

@@ -231,8 +231,8 @@ def test_score_file_reads_a_vqa_csv_with_its_ground_truth():
                                     "flare_report`, not flare_vqa"),
      (FlareReportTask, VQA_CSV, {}, "is a VQA .* CSV, which scores as `harness score flare_vqa`"),
      (FlareVQATask, VQA_CSV, {"ground_truth": None}, "flare_vqa predictions need --ground-truth FILE"),
-     (FlareVQATask, Path("predictions.jsonl"), {"local_separator": ","}, "--local-separator ',' is for reference "
-                                                                        "VQA CSV files"),
+     (FlareVQATask, Path("predictions.jsonl"), {"local_separator": ","}, "--score-option local_separator=, is for "
+                                                                        "reference VQA CSV files"),
      (FlareVQATask, VQA_CSV, {"strict": "1"}, "unknown score option\\(s\\) strict")],
 )
 def test_score_file_refuses_in_one_line(task, path, options, message):

@@ -1,6 +1,7 @@
 """`harness list`, `harness plugins` and `harness show`: what is installed.
 
-Listing reads registry metadata only: no factory is called and no heavy module is imported.
+Listing reads registry metadata only: no factory is called and no heavy module is imported, except for
+``datasets``, which asks each task for its named data sets (`harness.taskdata.dataset_rows`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from harness.registry import KINDS
 
 SHOW_KINDS = tuple(kind[:-1] for kind in KINDS)
 DATASETS = "datasets"
-"""Listed after the component kinds: the named data sets ``--data`` accepts (harness_plugins.tasks.flare.catalog)."""
+"""Listed after the component kinds: the named data sets ``--data`` accepts (each task's `Task.datasets`)."""
 LIST_KINDS = (*KINDS, DATASETS)
 
 
@@ -36,7 +37,7 @@ def _rows(kind: str, pattern: str | None) -> list[dict[str, Any]]:
     if kind == DATASETS:
         import fnmatch
 
-        from harness_plugins.tasks.flare.catalog import dataset_rows
+        from harness.taskdata import dataset_rows
 
         return [row for row in dataset_rows() if pattern is None or fnmatch.fnmatch(row["name"], pattern)]
     registry = plugins.registry(kind)
@@ -57,7 +58,7 @@ def list_command(kind: str | None, pattern: str | None, as_json: bool) -> None:
     \b
     Examples:
       harness list
-      harness list models 'med3dvlm*'
+      harness list models 'NAME*'
       harness list encoders --json
       harness list datasets
       harness -p my_plugin list judges
@@ -92,6 +93,7 @@ def _echo_datasets(rows: list[dict[str, Any]]) -> None:
         hub = row["hub_id"] or "(generated locally)"
         click.echo(f"{pad}hub: {hub}; splits: {counts} cases; licence: {row['licence']}")
         click.echo(f"{pad}{row['url']}" + (f"  ({row['notes']})" if row["notes"] else ""))
+        click.echo(f"{pad}tasks: {', '.join(row['tasks'])}")
 
 
 @click.command("plugins")
@@ -134,7 +136,7 @@ def show_command(kind: str, name: str, as_json: bool) -> None:
 
     \b
     Examples:
-      harness show model med3dvlm
+      harness show model MODEL
       harness show encoder dcformer --json
     """
     kind = resolve_kind(kind, SHOW_KINDS)

@@ -21,11 +21,12 @@ from harness.errors import HarnessError
 EPILOG = """\b
 Examples:
   harness list models
-  harness show model med3dvlm
+  harness list tasks
+  harness show model MODEL
   harness data demo --out demo_data --cases 12 --seed 5
-  harness run --model med3dvlm-demo --task flare_vqa --data demo --judge lexical
-  harness run --model med3dvlm --task flare_report --data /data/FLARE-Task5 --out runs/med3dvlm
-  harness score flare_vqa --predictions preds.csv --ground-truth validation.json
+  harness run --model MODEL --task TASK --data demo --judge lexical
+  harness run --model MODEL --task TASK --data DATA --out runs/MODEL
+  harness score TASK --predictions preds.csv --ground-truth DATA
   harness -p my_plugin list encoders
 """
 
@@ -51,7 +52,7 @@ def _split_plugin_options(values: tuple[str, ...]) -> tuple[list[str], list[str]
               help="Let checkpoints that ship Python code run it (off: such a checkpoint is refused).")
 @click.pass_context
 def cli(ctx: click.Context, plugin_options: tuple[str, ...], verbose: int, quiet: int, trust_remote_code: bool) -> None:
-    """Benchmark and fine-tune 3D medical vision-language models (FLARE 2025 Task 5)."""
+    """Benchmark and fine-tune 3D medical vision-language models on the installed tasks."""
     ctx.obj = {"verbosity": verbose - quiet}
     configure_output(verbose - quiet, tty=sys.stderr.isatty())
     modules, blocked = _split_plugin_options(plugin_options)

@@ -27,9 +27,11 @@ from harness.cli.options import BATCH_SIZE, LIMIT, ON_BAD_CASE, verbosity
               help="Requests per generate call, or 'auto' (1 on CPU; see docs/running.md).")
 @click.option("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available).")
 @click.option("--dtype", default=None, help="float32, bfloat16 or float16 (default: bf16 on GPU, fp32 on CPU).")
-@click.option("--judge", default=None, help="Judge for tasks that need one (default: the task's, e.g. GREEN).")
+@click.option("--judge", default=None, help="Judge for tasks that need one (default: the one the task declares).")
 @click.option("--judge-option", "judge_options", multiple=True, metavar="KEY=VALUE",
               help="An option of the judge, e.g. batch_size=4 (the judge checks its keys). Repeatable.")
+@click.option("--cache-dir", default=None, type=click.Path(),
+              help="Judge completion cache (default $HARNESS_CACHE/judge or ~/.cache/med3d-harness/judge).")
 @click.option("--seed", type=click.IntRange(min=0, max=2**64 - 1), default=None, help="Seed for sampled decoding.")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="max_new_tokens, do_sample, temperature, top_p, top_k, num_beams, decoding=reference, style, "
@@ -50,10 +52,10 @@ def run_command(model_name: str, task_names: str, out_dir: str | None, settings:
 
     \b
     Examples:
-      harness run --model med3dvlm-demo --task flare_vqa --data demo
-      harness run --model med3dvlm-demo --tasks flare_vqa,flare_report --data demo --judge lexical --out runs/demo
-      harness run --model med3dvlm --task flare_report --data /data/FLARE --batch-size auto --limit 0.1
-      torchrun --nproc-per-node 4 -m harness run --model med3dvlm --task flare_vqa --data /data/FLARE
+      harness run --model MODEL --task TASK --data demo
+      harness run --model MODEL --tasks TASK1,TASK2 --data demo --judge lexical --out runs/demo
+      harness run --model MODEL --task TASK --data DATA --batch-size auto --limit 0.1
+      torchrun --nproc-per-node 4 -m harness run --model MODEL --task TASK --data DATA
     """
     from harness.options import parse_pairs
     from harness.runner import load_generator, preflight, run

@@ -1,8 +1,9 @@
-"""`harness score`: score existing predictions, the harness's own or the reference scripts' CSV files."""
+"""`harness score`: score existing predictions, the harness's predictions.jsonl or a file the task reads itself."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -10,43 +11,49 @@ import click
 
 from harness.errors import HarnessError
 
-CSV_KINDS = {"flare_report": "report (name, gt, generated)", "flare_vqa": "VQA (case_id, scope, question_id, ...)"}
+FILE_ARGUMENTS = ("path", "ground_truth", "make_judge", "cache_dir")
+"""What `harness score` passes `Task.score_file` itself; ``--score-option`` cannot set these."""
 
 
 @click.command("score")
 @click.argument("task_name", metavar="TASK")
 @click.option("--predictions", required=True, type=click.Path(),
-              help="predictions.jsonl from `harness run`, or a reference CSV (report: name, gt, generated; "
-                   "VQA: case_id, scope, question_id, question, prediction).")
+              help="predictions.jsonl from `harness run`, or a file the task reads itself (e.g. a reference "
+                   "script's CSV; see the task's documentation).")
 @click.option("--ground-truth", default=None, type=click.Path(),
-              help="FLARE records JSON (needed for VQA and for predictions.jsonl; a report CSV carries its gt).")
-@click.option("--judge", default=None, help="GREEN judge for report tasks (default: hf, the official GREEN model).")
+              help="The task's records (what `harness run --data` takes): needed for predictions.jsonl and for "
+                   "files that do not carry their references.")
+@click.option("--judge", default=None, help="Judge for tasks that need one (default: the one the task declares).")
 @click.option("--judge-option", "judge_options", multiple=True, metavar="KEY=VALUE",
-              help="Judge option, e.g. model=StanfordAIMI/GREEN-RadPhi2, revision=SHA, dtype=bfloat16. Repeatable.")
+              help="Judge option, e.g. model=ORG/MODEL, revision=SHA, dtype=bfloat16 (the judge checks its keys). "
+                   "Repeatable.")
 @click.option("--cache-dir", default=None, type=click.Path(),
               help="Judge completion cache (default $HARNESS_CACHE/judge or ~/.cache/med3d-harness/judge).")
-@click.option("--local-separator", type=click.Choice(["|", ","]), default="|", show_default=True,
-              help="VQA CSV: separator between a local chain's answers; ',' scores submissions written before "
-                   "the organisers' 'fix VQA eval' commit (2025-06-23).")
+@click.option("--score-option", "score_options", multiple=True, metavar="KEY=VALUE",
+              help="An option of the task's file scorer (typed by it; unknown keys are errors). Repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores object alone on stdout.")
 def score_command(task_name: str, predictions: str, ground_truth: str | None, judge: str | None,
-                  judge_options: tuple[str, ...], cache_dir: str | None, local_separator: str, as_json: bool) -> None:
-    """Score existing predictions, including the Med3DVLM/FLARE scripts' CSV files.
+                  judge_options: tuple[str, ...], cache_dir: str | None, score_options: tuple[str, ...],
+                  as_json: bool) -> None:
+    """Score existing predictions, including files a task's reference scripts write.
 
     \b
     Examples:
-      harness score flare_vqa --predictions predictions.csv --ground-truth validation.json
-      harness score flare_report --predictions generated.csv --judge lexical --json
-      harness score flare_report --predictions runs/x/predictions.jsonl --ground-truth val.json \\
-          --judge hf --judge-option model=StanfordAIMI/GREEN-RadPhi2
+      harness score TASK --predictions runs/x/predictions.jsonl --ground-truth DATA
+      harness score TASK --predictions generated.csv --judge lexical --json
+      harness score TASK --predictions answers.csv --ground-truth DATA --score-option KEY=VALUE
     """
     from harness import plugins
-    from harness.scoring.judging import create_judge
+    from harness.options import parse_pairs
+    from harness.paths import judge_cache_dir
+    from harness.scoring.judging import create_judge, judge_name_for
 
     task = plugins.registry("tasks").create(task_name)
-    cache = Path(cache_dir) if cache_dir else None
+    options = parse_pairs(score_options, flag="--score-option")
+    parse_pairs(judge_options)  # KEY=VALUE syntax now; values are typed by the judge when it is made
     scores = score_file(task, Path(predictions), Path(ground_truth) if ground_truth else None,
-                        lambda: create_judge(judge, judge_options), cache, local_separator=local_separator)
+                        lambda: create_judge(judge_name_for(task, judge), judge_options),
+                        judge_cache_dir(cache_dir), options)
     if as_json:
         click.echo(json.dumps(scores, indent=2, ensure_ascii=False))
         return
@@ -55,60 +62,42 @@ def score_command(task_name: str, predictions: str, ground_truth: str | None, ju
     click.echo(format_scores(scores))
 
 
-def score_file(task: Any, predictions: Path, ground_truth: Path | None, make_judge: Any,
-               cache_dir: Path | None, *, local_separator: str = "|") -> dict[str, Any]:
-    """Scores for one predictions file; ``make_judge()`` is called only when reports are scored."""
-    from harness.scoring.judging import default_cache_dir
-    from harness_plugins.tasks.flare import files as io
+def score_file(task: Any, predictions: Path, ground_truth: Path | None, make_judge: Callable[[], Any],
+               cache_dir: Path, options: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Scores of one predictions file: predictions.jsonl through `harness.predictions.read_predictions` and
+    `Task.score` against ``task.load_ground_truth(ground_truth)``; any other file through `Task.score_file`, with
+    ``options`` typed by its signature. ``make_judge()`` is called only when a judge is needed."""
+    from harness.options import typed_options
+    from harness.predictions import read_predictions
+    from harness.runner import score_with
 
+    options = dict(options or {})
     if predictions.is_dir():
-        raise HarnessError(f"--predictions {predictions} is a folder; pass its predictions.jsonl or a reference .csv")
+        raise HarnessError(f"--predictions {predictions} is a folder; pass its predictions.jsonl or a file of "
+                           f"task '{task.name}'")
     if not predictions.is_file():
         raise HarnessError(f"predictions file {predictions} does not exist")
-    cache_dir = cache_dir or default_cache_dir()
-    suffix = predictions.suffix.lower()
-    if suffix == ".csv":
-        kind = _csv_kind(predictions, io.csv_columns(predictions))
-        if kind != task.name:
-            raise HarnessError(
-                f"{predictions} is a {CSV_KINDS[kind]} CSV, which scores as `harness score {kind}`, not {task.name}"
-            )
-        if kind == "flare_report":
-            from harness.scoring.judging import GreenScorer
-            from harness_plugins.tasks.flare.report import score_reports
-
-            return score_reports(io.read_report_csv(predictions), GreenScorer(make_judge(), cache_dir=cache_dir))
-        from harness_plugins.tasks.flare.vqa import score_vqa
-
-        return score_vqa(io.read_vqa_csv(predictions), io.read_records(_require_truth(ground_truth, kind)),
-                         local_separator=local_separator)
-    if local_separator != "|":
-        raise HarnessError(f"--local-separator '{local_separator}' is for reference VQA CSV files; {predictions} "
-                           "was written by the harness with '|'")
-    if suffix in (".jsonl", ".json"):
-        records = io.read_predictions_jsonl(predictions)
-        cases = io.read_records(_require_truth(ground_truth, task.name))
-        judge = make_judge() if any(p.scope == "report" for p in records) else None
-        return task.score(records, cases, judge=judge, cache_dir=cache_dir)
-    raise HarnessError(f"{predictions}: expected predictions.jsonl from `harness run` or a reference .csv file")
-
-
-def _csv_kind(path: Path, columns: list[str]) -> str:
-    from harness_plugins.tasks.flare.files import REPORT_COLUMNS, VQA_COLUMNS
-
-    for kind, wanted in (("flare_report", REPORT_COLUMNS), ("flare_vqa", VQA_COLUMNS)):
-        if set(wanted) <= set(columns):
-            return kind
-    raise HarnessError(
-        f"{path} has the columns {', '.join(columns) or 'none'}; a report CSV needs {', '.join(REPORT_COLUMNS)} "
-        f"and a VQA CSV {', '.join(VQA_COLUMNS)}"
-    )
-
-
-def _require_truth(ground_truth: Path | None, task_name: str) -> Path:
-    if ground_truth is None:
-        raise HarnessError(f"{task_name} predictions need --ground-truth FILE (the FLARE records JSON)")
-    return ground_truth
+    if predictions.suffix.lower() == ".jsonl":
+        if options:
+            raise HarnessError(f"--score-option {next(iter(options))}: options are for files task '{task.name}' "
+                               f"reads itself; {predictions} is the harness's predictions.jsonl")
+        records = read_predictions(predictions)
+        if ground_truth is None:
+            raise HarnessError(f"{predictions}: task '{task.name}' scores predictions.jsonl against its records: "
+                               "pass --ground-truth DATA (what `harness run --data` takes)")
+        cases = task.load_ground_truth(ground_truth)
+        judge = make_judge() if getattr(task, "needs_judge", False) else None
+        return score_with(task, records, cases, judge=judge, cache_dir=cache_dir)
+    reserved = sorted(set(options) & set(FILE_ARGUMENTS))
+    if reserved:
+        raise HarnessError(f"--score-option {reserved[0]}: set by `harness score` itself (--predictions, "
+                           "--ground-truth, --judge, --cache-dir), not an option of the task")
+    typed = typed_options(task.score_file, options, what=f"--score-option: task '{task.name}'")
+    scores = task.score_file(predictions, ground_truth=ground_truth, make_judge=make_judge, cache_dir=cache_dir,
+                             **typed)
+    if scores is None:
+        raise HarnessError(f"{predictions}: task '{task.name}' reads only predictions.jsonl (from `harness run`)")
+    return scores
 
 
 COMMANDS = [score_command]

@@ -1,12 +1,12 @@
 """Data sets on the Hugging Face Hub: a local snapshot, downloaded when online, from the cache offline.
 
-    >>> root, revision = snapshot("FLARE-MedFM/FLARE26-MLLM-3D", split="validation")  # doctest: +SKIP
+    >>> root, revision = snapshot("ORG/DATASET", split="validation")  # doctest: +SKIP
 
 With ``HF_HUB_OFFLINE=1`` no network call is made: the snapshot that ``refs/main`` points to in the
 Hugging Face cache (``$HF_HUB_CACHE``, default ``~/.cache/huggingface/hub``) is used, or the error says
 how to get one. Online, `huggingface_hub.snapshot_download` fetches only the split's folder
-(``train/`` or ``validation/``) and resumes partial downloads; the FLARE sets are gated, so the first
-download needs their terms accepted on the Hub and a login.
+(``train/`` or ``validation/``) and resumes partial downloads; for a gated set the first download needs
+its terms accepted on the Hub and a login.
 """
 
 from __future__ import annotations

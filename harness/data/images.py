@@ -5,8 +5,10 @@
     [0.0, 0.5, 1.0]
 
 Raw volumes (.nii.gz, .nii, or any format SimpleITK reads) hold Hounsfield units; a 4-D image keeps
-its first volume, as the reference preprocessing does. Processed volumes (.npy, .npz: what
-`harness preprocess` writes) are already windowed and in [0, 1], with a leading channel axis.
+its first volume, as the reference preprocessing does. The intensity window comes from the model
+(``Recipe.hu_windows``, by domain) and the case or request (its ``domain``, set by the task).
+Processed volumes (.npy, .npz: what `harness preprocess` writes) are already windowed and in [0, 1],
+with a leading channel axis.
 """
 
 from __future__ import annotations
@@ -19,13 +21,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from harness.errors import HarnessError
-from harness_plugins.tasks.flare.records import Case, guess_domain
+from harness.task import Case
 
 if TYPE_CHECKING:
     import torch
-
-DEFAULT_WINDOWS: dict[str, tuple[float, float]] = {"abdomen": (-160.0, 240.0), "chest": (-1350.0, 150.0)}
-"""HU windows of the reference preprocessing: CT-AMOS (abdomen) and CT-RATE (chest)."""
 
 PROCESSED_SUFFIXES = (".npy", ".npz")
 ON_BAD_CASE = ("error", "skip")
@@ -219,13 +218,21 @@ def window_normalise(volume: np.ndarray, window: Sequence[float]) -> np.ndarray:
     return out
 
 
-def window_for(path: str | Path, domain: str | None, hu_windows: Mapping[str, Sequence[float]] | None):
-    """The HU window of a case: its domain's, else the reference rule ("amos" in the path: abdomen)."""
-    windows = {**DEFAULT_WINDOWS, **(hu_windows or {})}
-    domain = domain or guess_domain(str(path), "", [])
+def window_for(domain: str | None, hu_windows: Mapping[str, Sequence[float]] | None) -> tuple[float, float]:
+    """The HU window of an image: its domain's among the model's windows; with no domain, the model's only one."""
+    windows = dict(hu_windows or {})
+    if domain is None:
+        if len(windows) == 1:
+            return tuple(next(iter(windows.values())))  # type: ignore[return-value]
+        known = f"it has {len(windows)} ({', '.join(sorted(windows))})" if windows else "it has none"
+        raise HarnessError(f"a raw image without a domain needs exactly one HU window in the model's recipe "
+                           f"(hu_windows) and {known}; the task sets each request's domain, or give the recipe one "
+                           "window")
     if domain not in windows:
-        raise HarnessError(f"no HU window for domain {domain!r}; known: {', '.join(sorted(windows))}")
-    return tuple(windows[domain])
+        raise HarnessError(f"no HU window for domain {domain!r} in the model's recipe (hu_windows); known: "
+                           f"{', '.join(sorted(windows)) or 'none'}")
+    low, high = windows[domain]
+    return float(low), float(high)
 
 
 def prepare_image(
@@ -237,15 +244,16 @@ def prepare_image(
 ) -> torch.Tensor:
     """The model input of one case: a float32 tensor (1, D, H, W) in [0, 1].
 
-    Raw volumes are windowed for their domain, min-max normalised and resized with the harness's
+    Raw volumes are windowed for their domain (`window_for`), min-max normalised and resized with the harness's
     anti-aliased resize (equal to `harness preprocess` followed by loading). Processed volumes are
     resized with MONAI's `Resize` when their size differs, as the reference loader does.
     """
 
     if isinstance(case_or_path, Case):
         if case_or_path.image is None:
-            raise HarnessError(f"case {case_or_path.case_id} has no image path: load it with load_cases")
-        path, domain, case_id = case_or_path.image, domain or case_or_path.domain, case_or_path.case_id
+            raise HarnessError(f"case {case_or_path.case_id} has no image path: load it with its task's load_data")
+        path = Path(case_or_path.image)
+        domain, case_id = domain or getattr(case_or_path, "domain", None), case_or_path.case_id
     else:
         path, case_id = Path(case_or_path), None
     size = tuple(int(s) for s in input_size)
@@ -254,7 +262,7 @@ def prepare_image(
         return _processed_tensor(volume, size, path, case_id)
     from harness.data.resize import window_resize
 
-    return window_resize(volume, window_for(path, domain, hu_windows), size).unsqueeze(0)
+    return window_resize(volume, window_for(domain, hu_windows), size).unsqueeze(0)
 
 
 def _processed_tensor(volume: np.ndarray, size: tuple[int, ...], path: Path, case_id: str | None) -> torch.Tensor:

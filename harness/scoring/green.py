@@ -8,8 +8,8 @@
     >>> parse_completion(text).score
     0.75
 
-The template and the parser are the ones FLARE 2025 scores with (Stanford-AIMI/GREEN, vendored by
-Med3DVLM's FLARE_2025 branch): a judge fine-tuned for GREEN was trained on this exact prompt, and the
+The template and the parser are Stanford-AIMI/GREEN's (its green_score package, as the published
+reference scorers vendor it): a judge fine-tuned for GREEN was trained on this exact prompt, and the
 published scores depend on these parsing rules, quirks included:
 
 - `clean_responses`: when "[Explanation]:" occurs, the text after the last "<|assistant|>" is kept, then
@@ -23,12 +23,13 @@ published scores depend on these parsing rules, quirks included:
   only when no lettered line exists. A section starting with "No" counts 0.
 - score = matched / (matched + sum of the six significant counts), and 0 when matched is 0.
 
-The official FLARE scorer keeps one GREEN object for the whole run, and GREEN's summary step
-(`parse_error_sentences`) replaces the object's sub-categories by "(1) ".."(6) " the first time a
-completion's significant-errors section has no "(a)".."(f)" line (the section present and not starting
-with "No"). From then on a lettered line never matches, so lettered completions count 0 errors in both
-error sections. `OfficialGreenState` replays that: ``parse_completion(text, numbered=True)`` is the
-parse after the switch, `switches_to_numbered` says whether a completion flips it.
+A reference scorer that keeps one GREEN object for the whole run (as the official challenge scorer does)
+is changed by it: GREEN's summary step (`parse_error_sentences`) replaces the object's sub-categories by
+"(1) ".."(6) " the first time a completion's significant-errors section has no "(a)".."(f)" line (the
+section present and not starting with "No"). From then on a lettered line never matches, so lettered
+completions count 0 errors in both error sections. `OfficialGreenState` replays that:
+``parse_completion(text, numbered=True)`` is the parse after the switch, `switches_to_numbered` says
+whether a completion flips it.
 """
 
 from __future__ import annotations

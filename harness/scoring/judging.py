@@ -15,50 +15,50 @@ the same run costs no judge call. The cache is one JSONL file per judge id, keye
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-from harness.errors import HarnessError, naming_path
+from harness.errors import HarnessError
+from harness.jsonl import DamagedLine, JsonlLog
 from harness.scoring.green import GreenParse, make_prompt, parse_completion
 
-DEFAULT_JUDGE = "hf"
-"""The judge plugin FLARE scores with: GREEN-radllama2-7b through the `hf` judge."""
 
-
-def default_judge_name() -> str:
-    """The judge used when none is named: the official one (`hf` with StanfordAIMI/GREEN-radllama2-7b)."""
-    return DEFAULT_JUDGE
-
-
-def default_cache_dir() -> Path:
-    """Where `harness score` keeps judge completions: ``$HARNESS_CACHE/judge`` or ``~/.cache/med3d-harness/judge``."""
-    root = os.environ.get("HARNESS_CACHE") or Path.home() / ".cache" / "med3d-harness"
-    return Path(root) / "judge"
-
-
-def create_judge(name: str | None, options: Sequence[str] = (), *, load: bool = True) -> Judge:
-    """The judge plugin ``name`` (default: the official one) with ``KEY=VALUE`` options typed strictly by its
-    factory's signature (`harness.options`); with ``load``, its ``load()`` (when it has one) runs now, so a
-    judge that cannot load fails before anything is generated or scored."""
+def create_judge(name: str, options: Sequence[str] = (), *, load: bool = True) -> Judge:
+    """The judge plugin ``name`` with ``KEY=VALUE`` options typed strictly by its factory's signature
+    (`harness.options`); with ``load``, its ``load()`` (when it has one) runs now, so a judge that cannot load
+    fails before anything is generated or scored. The one judge factory of `harness run` and `harness score`."""
     from harness import plugins
     from harness.options import parse_pairs, typed_options
 
-    judge_name = name or default_judge_name()
-    entry = plugins.registry("judges").get(judge_name)
-    settings = typed_options(entry.load(), parse_pairs(options), what=f"--judge-option: judge '{judge_name}'")
+    entry = plugins.registry("judges").get(name)
+    settings = typed_options(entry.load(), parse_pairs(options), what=f"--judge-option: judge '{name}'")
     try:
         judge = entry.create(**settings)
     except TypeError as exc:
-        raise HarnessError(f"judge '{judge_name}' rejected the options {settings}: {exc}") from None
+        raise HarnessError(f"judge '{name}' rejected the options {settings}: {exc}") from None
     loader = getattr(judge, "load", None)
     if load and callable(loader):
         loader()
     return judge
+
+
+def judge_name_for(task: Any, name: str | None) -> str:
+    """``name`` (``--judge``), else the judge the task declares (`Task.default_judge`)."""
+    chosen = name or getattr(task, "default_judge", None)
+    if not chosen:
+        raise HarnessError(f"task '{task.name}' needs a judge and declares no default: pass --judge NAME "
+                           "(`harness list judges`)")
+    return chosen
+
+
+def judge_for(task: Any, name: str | None = None, options: Sequence[str] = (), *, load: bool = True) -> Judge | None:
+    """The judge a task is scored with (`create_judge` of `judge_name_for`), or None for a task that needs none."""
+    if not getattr(task, "needs_judge", False):
+        return None
+    return create_judge(judge_name_for(task, name), options, load=load)
 
 
 class Judge(Protocol):
@@ -91,33 +91,28 @@ class JudgeStats:
 class CompletionCache:
     """Completions of one judge on disk: a JSONL file of ``{"judge", "prompt_sha256", "completion"}``.
 
-    A torn last line (a crash mid-write) is ignored on reading and cut before the next append, so the
-    next entry starts on a line of its own; a bad line in the middle is an error (nothing is cut). Appends
-    hold a lock file, so two processes scoring at once interleave whole lines only."""
+    Torn and damaged lines follow the one policy of `harness.jsonl` (a torn last line is ignored and cut
+    before the next append; a bad complete line is an error and nothing is cut). Appends hold a lock file,
+    so two processes scoring at once interleave whole lines only, and each reads what the other added."""
 
     def __init__(self, directory: str | Path, judge_id: str) -> None:
         slug = re.sub(r"[^A-Za-z0-9._-]+", "_", judge_id).strip("_")[:60]
         self.judge_id = judge_id
         self.path = Path(directory) / f"{slug}-{prompt_key(judge_id)[:12]}.jsonl"
+        self._log = JsonlLog(self.path, shared=True)
         self._entries: dict[str, str] = {}
-        self._valid = self._read() if self.path.exists() else 0
+        self._read()
 
-    def _read(self) -> int:
-        """Load the entries; returns the byte length of the newline-terminated lines (all valid)."""
-        *complete, _torn = self.path.read_bytes().split(b"\n")
-        for number, raw in enumerate(complete, start=1):
-            if not raw.strip():
-                continue
-            try:
-                entry = json.loads(raw)
-                if entry.get("judge") == self.judge_id:
-                    self._entries[str(entry["prompt_sha256"])] = str(entry["completion"])
-            except (ValueError, KeyError, AttributeError) as exc:
-                raise HarnessError(
-                    f"judge cache {self.path} line {number} is corrupt ({type(exc).__name__}); "
-                    "delete the file to rebuild it"
-                ) from None
-        return sum(len(raw) + 1 for raw in complete)
+    def _read(self) -> None:
+        try:
+            rows = self._log.load(lambda entry: (entry.get("judge"), str(entry["prompt_sha256"]),
+                                                 str(entry["completion"])))
+        except DamagedLine as exc:
+            raise HarnessError(
+                f"judge cache {self.path} line {exc.number} is corrupt ({type(exc.error).__name__}); "
+                "delete the file to rebuild it"
+            ) from None
+        self._entries.update((key, completion) for judge, key, completion in rows if judge == self.judge_id)
 
     def get(self, key: str) -> str | None:
         return self._entries.get(key)
@@ -127,25 +122,9 @@ class CompletionCache:
 
     def add(self, items: Iterable[tuple[str, str]]) -> None:
         """Append (prompt key, completion) pairs and flush them to disk before returning."""
-        from filelock import FileLock
-
         items = list(items)
-        lines = "".join(
-            json.dumps({"judge": self.judge_id, "prompt_sha256": k, "completion": c}, ensure_ascii=False) + "\n"
-            for k, c in items
-        )
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        data = lines.encode("utf-8")
-        with FileLock(str(self.path) + ".lock"):
-            size = self.path.stat().st_size if self.path.exists() else 0
-            if size != self._valid:  # another process appended, or a torn tail: re-read, cut the tail
-                self._valid = self._read()
-            with naming_path(self.path), self.path.open("ab") as handle:
-                handle.truncate(self._valid)
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            self._valid += len(data)
+        self._log.append(({"judge": self.judge_id, "prompt_sha256": k, "completion": c} for k, c in items),
+                         reload=self._read)
         self._entries.update(items)
 
 

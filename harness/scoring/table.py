@@ -1,10 +1,10 @@
 """The scores object as a short text table: headline figures, then per-organ GREEN for report tasks.
 
-    >>> print(format_scores({"task": "flare_vqa", "global_accuracy": 0.5, "n_global": 2}))
-    metric           value
-    ---------------  -------
-    global_accuracy  0.5000
-    n_global         2
+    >>> print(format_scores({"task": "t", "accuracy": 0.5, "n": 2}))
+    metric    value
+    --------  -------
+    accuracy  0.5000
+    n         2
 """
 
 from __future__ import annotations

@@ -147,8 +147,8 @@ class FlareTask(Task):
         path = Path(path)
         if path.suffix.lower() != ".csv":
             if local_separator != "|":
-                raise HarnessError(f"--local-separator '{local_separator}' is for reference VQA CSV files; {path} "
-                                   "was written by the harness with '|'")
+                raise HarnessError(f"--score-option local_separator={local_separator} is for reference VQA CSV files; "
+                                   f"{path} was written by the harness with '|'")
             return None
         kind = csv_kind(path)
         if kind != self.name:
