@@ -22,8 +22,8 @@ from harness.errors import HarnessError
 from harness.task import DataSetCard, LoadedData, MetricSpec, Prediction, Request, Task
 from harness_plugin_example import data as lesion_data
 
-WORDS = {word: i for i, word in enumerate(
-    "zero one two three four five six seven eight nine ten".split())} | {"no": 0, "none": 0}
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+WORDS = {word: i for i, word in enumerate(NUMBER_WORDS)} | {"no": 0, "none": 0}
 NUMBER = re.compile(r"\d+|\b(?:" + "|".join(WORDS) + r")\b", re.IGNORECASE)
 SCOPE = "answer"
 CSV_COLUMNS = ("case_id", "prediction")
@@ -70,7 +70,7 @@ class LesionCountTask(Task):
             url="https://github.com/med3d-harness/med3d-harness/tree/main/examples/harness-plugin-example",
             cases={lesion_data.DEFAULT_SPLIT: len(lesion_data.read_cases(
                 lesion_data.shipped_demo() / f"{lesion_data.DEFAULT_SPLIT}.jsonl"))},
-            notes="written by `harness data demo --task example_lesion_count` with seed 0",
+            notes="written by harness_plugin_example.data.write_demo(out, cases=6, seed=0)",
         ),)
 
     def write_demo(self, out: Path, *, cases: int, seed: int, **options: Any) -> Path:
