@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -153,6 +154,18 @@ def test_example_package_passes_the_conformance_suite(installed):
     assert "4 passed" in result.stdout  # encoder, projector, judge, task: one each
 
 
+def test_the_walkthrough_in_docs_plugins_md_runs(installed):
+    """The doc's records -> scores walkthrough, against the installed example (a stand-in answer "two")."""
+    text = (REPO / "docs" / "plugins.md").read_text(encoding="utf-8")
+    (code,) = re.findall(r"```python\n(# walkthrough.*?)```", text, re.S)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            env={k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")})
+    assert result.returncode == 0, result.stderr[-3000:]
+    exact, mae, n = result.stdout.split()
+    # the shipped answers are 3, 2, 1, 1, 1, 3: "two" matches one case and is one off in the other five
+    assert (float(exact), float(mae), int(n)) == (pytest.approx(1 / 6), pytest.approx(5 / 6), 6)
+
+
 # --- the example's own task, end to end ----------------------------------------------------------
 
 TASK = "example_lesion_count"
@@ -190,7 +203,7 @@ def test_example_task_runs_end_to_end_from_the_installed_distribution(example_ru
 
 
 @pytest.mark.xfail(strict=False, reason="needs i10run merge: `harness score` reads the ground truth through "
-                                        "task.load_data instead of FLARE records")
+                                        "the task (Task.load_references) instead of FLARE records")
 def test_harness_score_gives_the_runs_scores(example_run):
     out, result, records = example_run
     scored = harness("score", TASK, "--predictions", str(out / "predictions.jsonl"), "--ground-truth", str(records),
