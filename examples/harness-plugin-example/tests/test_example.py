@@ -13,6 +13,7 @@ from harness_plugin_example.encoder import TinyConv3dEncoder
 from harness_plugin_example.judge import SentenceOverlapJudge
 from harness_plugin_example.task import LesionCountTask
 
+from harness import testing
 from harness.errors import HarnessError
 from harness.scoring.green import make_prompt, parse_completion
 from harness.task import Prediction, check_task
@@ -39,6 +40,13 @@ def test_judge_counts_shared_sentences():
 def test_task_follows_the_contract():
     check_task(LesionCountTask, plugin="example")
     assert LesionCountTask().metric("mae").higher_is_better is False
+
+
+def test_conformance_check_passes_on_a_case_of_the_tasks_own(tmp_path):
+    task = LesionCountTask()
+    case = task.load_data(task.write_demo(tmp_path, cases=1, seed=0)).cases[0]
+    (request,) = testing.check_task(task, case, style="chat")
+    assert request.image == tmp_path / "images" / "lesions_000.npz" and request.image.is_file()
 
 
 def test_shipped_demo_is_write_demo_with_seed_0(tmp_path):
