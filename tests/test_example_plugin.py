@@ -176,7 +176,8 @@ def example_run(installed, tmp_path_factory) -> tuple[Path, dict, Path]:
     """(run folder, result object, records file) of the demo model on the example's shipped data set."""
     out = tmp_path_factory.mktemp("example-run") / "run"
     result = harness("run", "--model", "med3dvlm-demo", "--task", TASK, "--set", "style=chat", "--out", str(out),
-                     "--json", env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
+                     "--json", env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+                                    **{k: v for k, v in os.environ.items() if k == "HARNESS_CACHE"}})
     assert result.returncode == 0, result.stderr[-3000:]
     where = subprocess.run([sys.executable, "-c", "from harness_plugin_example.data import shipped_demo; "
                             "print(shipped_demo() / 'validation.jsonl')"], capture_output=True, text=True, check=True)

@@ -96,7 +96,7 @@ class LesionCountTask(Task):
 
     def score(self, predictions: Sequence[Prediction], cases: Sequence[lesion_data.LesionCase], *,
               judge: Any = None, cache_dir: Path | None = None) -> dict[str, Any]:
-        """Exact match over every predicted case; MAE over those whose answer names a number."""
+        """Exact match over every predicted case; MAE over those whose answer names a number (None: no such case)."""
         answers = {case.case_id: int(case.answer) for case in cases}
         per_case: dict[str, dict[str, float | None]] = {}
         for prediction in predictions:
@@ -110,7 +110,7 @@ class LesionCountTask(Task):
         n = len(per_case)
         return {
             "task": self.name,
-            "exact_match": sum(entry["exact_match"] for entry in per_case.values()) / n if n else 0.0,
+            "exact_match": sum(entry["exact_match"] for entry in per_case.values()) / n if n else None,
             "mae": sum(errors) / len(errors) if errors else None,
             "n_cases": n,
             "n_parsed": len(errors),
