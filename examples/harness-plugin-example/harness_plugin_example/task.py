@@ -67,7 +67,7 @@ class LesionCountTask(Task):
             hub_id=None,
             splits=(lesion_data.DEFAULT_SPLIT,),
             licence="Apache-2.0",
-            url="https://github.com/med3d-harness/med3d-harness/tree/main/examples/harness-plugin-example",
+            url="examples/harness-plugin-example/README.md",
             cases={lesion_data.DEFAULT_SPLIT: len(lesion_data.read_cases(
                 lesion_data.shipped_demo() / f"{lesion_data.DEFAULT_SPLIT}.jsonl"))},
             notes="written by harness_plugin_example.data.write_demo(out, cases=6, seed=0)",
