@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -100,7 +101,7 @@ def _parse_line(line: str, where: str, root: Path) -> LesionCase:
     if missing:
         raise HarnessError(f"{where}: needs the string field(s) {', '.join(missing)}")
     answer = record["answer"].strip()
-    if not answer.isdigit():
+    if not re.fullmatch(r"[0-9]+", answer):
         raise HarnessError(f"{where}: answer {record['answer']!r} is not a whole number; write the count in digits")
     return LesionCase(record["case_id"], root / record["image"], record["question"], str(int(answer)))
 

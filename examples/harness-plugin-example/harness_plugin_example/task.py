@@ -24,7 +24,7 @@ from harness_plugin_example import data as lesion_data
 
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 WORDS = {word: i for i, word in enumerate(NUMBER_WORDS)} | {"no": 0, "none": 0}
-NUMBER = re.compile(r"\d+|\b(?:" + "|".join(WORDS) + r")\b", re.IGNORECASE)
+NUMBER = re.compile(r"[0-9]+|\b(?:" + "|".join(WORDS) + r")\b", re.IGNORECASE)
 SCOPE = "answer"
 CSV_COLUMNS = ("case_id", "prediction")
 
@@ -35,7 +35,7 @@ def parse_count(text: str) -> str:
     if match is None:
         return ""
     token = match.group(0).lower()
-    return str(int(token)) if token.isdigit() else str(WORDS[token])
+    return str(WORDS[token]) if token in WORDS else str(int(token))
 
 
 class LesionCountTask(Task):

@@ -82,6 +82,7 @@ def test_load_data_identity_names_split_file_and_cases():
     ("{not json", r"bad\.jsonl:2: not JSON"),
     ('{"case_id": "b", "image": "x.npz", "question": "q"}', r"bad\.jsonl:2: needs the string field\(s\) answer"),
     ('{"case_id": "b", "image": "x.npz", "question": "q", "answer": "two"}', r"bad\.jsonl:2: answer 'two' is not"),
+    ('{"case_id": "b", "image": "x.npz", "question": "q", "answer": "\u00b2"}', r"bad\.jsonl:2: answer '\u00b2'"),
     ('{"case_id": "a", "image": "x.npz", "question": "q", "answer": "1"}', r"bad\.jsonl:2: case_id 'a' repeats line 1"),
     ("[1, 2]", r"bad\.jsonl:2: expected a JSON object"),
 ])
@@ -100,7 +101,8 @@ def test_missing_split_names_the_splits_there(tmp_path):
 
 
 @pytest.mark.parametrize(("text", "count"), [
-    (" 2. 2.", "2"), ("There are three lesions.", "3"), ("No lesions.", "0"), ("none", "0"), ("I cannot tell", ""),
+    (" 2. 2.", "2"), ("\u00b2 or 4", "4"), ("There are three lesions.", "3"), ("No lesions.", "0"), ("none", "0"),
+    ("I cannot tell", ""),
 ])
 def test_parse_reads_the_first_count(text, count):
     assert LesionCountTask().parse(None, text) == count
