@@ -73,18 +73,21 @@ def _split_file(folder: Path, split: str, name: str) -> Path:
 
 def read_cases(path: Path) -> list[LesionCase]:
     """The cases of one records file, validated; a bad line is one error naming the file, the line and the fix."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise HarnessError(f"{path}: not UTF-8 text (byte {exc.start}); save the records as UTF-8") from None
     cases: list[LesionCase] = []
     seen: dict[str, int] = {}
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            case = _parse_line(line, f"{path}:{number}", path.parent)
-            if case.case_id in seen:
-                raise HarnessError(f"{path}:{number}: case_id '{case.case_id}' repeats line {seen[case.case_id]}; "
-                                   "give every case its own id")
-            seen[case.case_id] = number
-            cases.append(case)
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        case = _parse_line(line, f"{path}:{number}", path.parent)
+        if case.case_id in seen:
+            raise HarnessError(f"{path}:{number}: case_id '{case.case_id}' repeats line {seen[case.case_id]}; "
+                               "give every case its own id")
+        seen[case.case_id] = number
+        cases.append(case)
     if not cases:
         raise HarnessError(f"{path} holds no cases; write one JSON object per line with {', '.join(FIELDS)}")
     return cases

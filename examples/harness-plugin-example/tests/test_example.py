@@ -94,6 +94,12 @@ def test_bad_records_are_one_line_naming_file_and_line(tmp_path, line, message):
     assert "\n" not in str(caught.value)
 
 
+def test_records_that_are_not_utf8_are_one_line(tmp_path):
+    (tmp_path / "latin1.jsonl").write_bytes(b'{"case_id": "\xe9"}\n')
+    with pytest.raises(HarnessError, match=r"latin1\.jsonl: not UTF-8 text \(byte 13\)"):
+        LesionCountTask().load_data(tmp_path / "latin1.jsonl")
+
+
 def test_missing_split_names_the_splits_there(tmp_path):
     write_demo(tmp_path, cases=1, seed=0)
     with pytest.raises(HarnessError, match=r"no split 'test' .* its splits: validation"):
