@@ -32,9 +32,10 @@ def register_projectors(register):
 @hookimpl
 def register_tasks(register):
     register(
-        "example_organs",
-        "harness_plugin_example.task:OrganListTask",
-        description="Name the organs the report describes; set F1 (example plugin)",
+        "example_lesion_count",
+        "harness_plugin_example.task:LesionCountTask",
+        description="Count the lesions in a 3D volume; exact match and count MAE (example plugin)",
+        conformance={"style": "chat"},
     )
 
 
