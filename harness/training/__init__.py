@@ -42,14 +42,9 @@ def _recipe_of(model: str) -> Any:
     if not (Path(model).is_dir() and model.strip()):
         refuse_path_that_is_no_checkpoint(model)
     if Path(model).is_dir():
-        from harness.recipe import Recipe
+        from harness.modeling.loading import checkpoint_recipe
 
-        raw = checkpoint_config(model)
-        if isinstance(raw.get("recipe"), dict):
-            return Recipe.from_dict(raw["recipe"])
-        from harness.modeling.loading import published_recipe
-
-        return published_recipe(raw, Path(model).name)
+        return checkpoint_recipe(Path(model), checkpoint_config(model))
     from harness.modeling.loading import resolve_recipe
 
     return resolve_recipe(model)

@@ -107,19 +107,15 @@ def dry_run_summary(cfg: TrainConfig, *, init: str = "weights") -> dict[str, Any
 
 
 def meta_model(name: str) -> Any:
-    """The architecture of a zoo name or a harness checkpoint folder (call under ``torch.device("meta")``)."""
+    """The architecture of a zoo name or a checkpoint folder (call under ``torch.device("meta")``)."""
     from pathlib import Path
 
     import harness
 
     if Path(name).is_dir():
-        from harness.modeling.configuration import Med3DVLMConfig
-        from harness.modeling.loading import PUBLISHED_MODEL_TYPE, published_config
-        from harness.modeling.modeling import Med3DVLMForCausalLM
-        from harness.training import checkpoint_config
+        from harness.modeling.loading import checkpoint_config
+        from harness.modeling.modeling import VLMForCausalLM
+        from harness.training import checkpoint_config as read_config
 
-        raw = checkpoint_config(name)
-        if raw.get("model_type") == PUBLISHED_MODEL_TYPE:
-            return Med3DVLMForCausalLM(published_config(raw, name=Path(name).name))
-        return Med3DVLMForCausalLM(Med3DVLMConfig.from_pretrained(name))
+        return VLMForCausalLM(checkpoint_config(Path(name), read_config(name)))
     return harness.build_model(name)

@@ -12,6 +12,10 @@ from harness.recipe import Recipe
 
 MED3DVLM_PAPER = "Med3DVLM: An Efficient Vision-Language Model for 3D Medical Image Analysis (arXiv 2503.20047)"
 MED3DVLM_LICENCE = "Apache-2.0 (code); Qwen2.5 licence for the LLM weights"
+MED3DVLM_WINDOWS: dict[str, tuple[float, float]] = {"abdomen": (-160.0, 240.0), "chest": (-1350.0, 150.0)}
+"""Med3DVLM's CT intensity windows (HU), by the domain a task's case names."""
+MED3DVLM_PROMPT_STYLE = "med3dvlm"
+"""The prompt style the published weights were trained with (the FLARE tasks render it)."""
 DEMO_WEIGHTS = "package:harness_plugins/models/weights/med3dvlm-demo"
 """The demo's trained parts, shipped inside this package (`harness.recipe.resolve_path`): a saved config that
 names them stays valid on any machine."""
@@ -88,7 +92,8 @@ def _med3dvlm_base(name: str, description: str) -> Recipe:
         llm_options={"model_id": "Qwen/Qwen2.5-7B-Instruct", "config": dict(QWEN25_7B)},
         input_size=(128, 256, 256),
         splice="published",
-        prompt_style="med3dvlm",
+        hu_windows=dict(MED3DVLM_WINDOWS),
+        prompt_style=MED3DVLM_PROMPT_STYLE,
         description=description,
         licence=MED3DVLM_LICENCE,
         paper=MED3DVLM_PAPER,
@@ -165,7 +170,8 @@ def flare25_baseline(**overrides: Any) -> Recipe:
         llm_options={"model_id": "microsoft/Phi-3-mini-4k-instruct", "config": dict(PHI3_MINI)},
         input_size=(32, 256, 256),
         splice="published",
-        prompt_style="med3dvlm",
+        hu_windows=dict(MED3DVLM_WINDOWS),
+        prompt_style=MED3DVLM_PROMPT_STYLE,
         description="FLARE 2025 Phi-3 baseline: M3D 3D ViT + spatial-pooling projector + Phi-3-mini-4k-instruct",
         licence="MIT (Phi-3); Apache-2.0 (M3D)",
         paper="M3D: Advancing 3D Medical Image Analysis with Multi-Modal Large Language Models (arXiv 2404.00578)",
@@ -187,7 +193,8 @@ def med3dvlm_demo(**overrides: Any) -> Recipe:
         llm_options={},
         input_size=(32, 64, 64),
         splice="placeholder",
-        prompt_style="med3dvlm",
+        hu_windows=dict(MED3DVLM_WINDOWS),
+        prompt_style=MED3DVLM_PROMPT_STYLE,
         description="CPU demo: DCFormer-nano + mixer (32 image tokens) + SmolLM2-135M-Instruct, 32x64x64 input",
         licence="Apache-2.0 (SmolLM2 and this harness)",
         paper=MED3DVLM_PAPER,
