@@ -26,7 +26,7 @@ def tiny_demo(splice: str) -> torch.nn.Module:
     torch.manual_seed(0)
     model = build_model(
         "med3dvlm-demo", llm="hf", llm_options={"model_id": "tiny", "config": TINY_LLAMA},
-        extra={"vocab_size": 96, "image_token_id": 95, "local_weights": None}, splice=splice,
+        vocab_size=96, image_token_id=95, local_weights=None, splice=splice,
     )
     return model.eval()
 
@@ -205,7 +205,7 @@ def test_saved_config_is_portable(tmp_path):
     """The demo's shipped weights are named by package, not by this machine's folder."""
     torch.manual_seed(0)
     model = build_model("med3dvlm-demo", llm="hf", llm_options={"model_id": "tiny", "config": TINY_LLAMA},
-                        extra={"vocab_size": 96, "image_token_id": 95})
+                        vocab_size=96, image_token_id=95)
     model.config.save_pretrained(tmp_path)
     text = (tmp_path / "config.json").read_text()
     assert "package:harness_plugins/models/weights/med3dvlm-demo" in text

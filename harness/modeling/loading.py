@@ -434,7 +434,7 @@ def _weights_folder(source: str, recipe: Recipe) -> Path:
     path = resolve_path(source)
     if path is not None and path.is_dir():
         return path
-    return snapshot(source, None, f"pass a local folder with --set extra.parts_weights=/path/to/{path.name}")
+    return snapshot(source, None, f"pass a local folder with --set parts_weights=/path/to/{path.name}")
 
 
 def _load_subset(model: torch.nn.Module, folder: Path, prefixes: tuple[str, ...]) -> None:
