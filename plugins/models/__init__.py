@@ -27,7 +27,7 @@ _RECIPES = {
 _METADATA = {
     "med3dvlm": {
         "checkpoint_layouts": {"vlm_qwen": "harness_plugins.models.published:published_recipe"},
-        "bench": {"tiny": "harness_plugins.models.zoo:TINY_BENCH"},
+        "bench": {"tiny_overrides": "harness_plugins.models.zoo:tiny_bench_overrides"},
     },
 }
 

@@ -221,3 +221,20 @@ def med3dvlm_demo_untrained(**overrides: Any) -> Recipe:
         init_seed=0,
     )
     return _with(recipe, overrides)
+
+
+TINY_QWEN2: dict[str, Any] = {
+    "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "max_window_layers": 2,
+    "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 512, "bos_token_id": 1, "eos_token_id": 2,
+}
+
+
+def tiny_bench_overrides() -> dict[str, Any]:
+    """`harness bench --scale tiny` of ``med3dvlm`` (``bench`` metadata): DCFormer-nano at 64x64x64 and a
+    2-layer Qwen2, so that a CPU runs every measurement in seconds."""
+    return {
+        "encoder": "dcformer-nano",
+        "input_size": (64, 64, 64),
+        "llm_options": {"config": {**QWEN25_7B, **TINY_QWEN2}},
+        "vocab_size": TINY_QWEN2["vocab_size"],
+    }

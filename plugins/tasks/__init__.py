@@ -13,6 +13,8 @@ def register_tasks(register):
         description="FLARE 2025 Task 5 CT report generation, per-organ GREEN (official aggregation)",
         data="FLARE-MedFM/FLARE-Task5-MLLM-3D",
         metrics=["green", "organs", "organs_all_cases"],
+        bench={"case": "harness_plugins.tasks.flare.bench:bench_case", "new_tokens": {"full": 256, "tiny": 8},
+               "judge_calls_per_case": 15},
     )
     register(
         "flare_vqa",
@@ -20,4 +22,5 @@ def register_tasks(register):
         description="FLARE 2025 Task 5 VQA: global multi-label and local chain accuracy (official)",
         data="FLARE-MedFM/FLARE-Task5-MLLM-3D",
         metrics=["global_accuracy", "local_accuracy"],
+        bench={"case": "harness_plugins.tasks.flare.bench:bench_case", "new_tokens": {"full": 64, "tiny": 4}},
     )
