@@ -57,6 +57,8 @@ class Recipe:
     """Hub id or local path of the full trained weights; ``None`` means the parts' own weights."""
     revision: str | None = None
     weights_layout: Literal["harness", "published"] = "harness"
+    """``published``: the ``weights`` folder is in a layout a plugin declares (its config.json's ``model_type``,
+    `harness.modeling.layouts`), and this recipe stands in for the one that config means."""
     description: str = ""
     licence: str | None = None
     paper: str | None = None

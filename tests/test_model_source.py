@@ -156,3 +156,18 @@ def test_saved_config_records_each_parts_plugin_distribution_and_version(tmp_pat
     components = json.loads((tmp_path / "config.json").read_text())["components"]
     for part, name in (("encoder", "dcformer-nano"), ("projector", "mixer"), ("llm", "hf")):
         assert components[part] == {"name": name, "distribution": "med3d-harness", "version": harness.__version__}
+
+
+def test_a_checkpoint_saved_under_the_old_class_name_still_loads(tmp_path):
+    """Configs written before the rename name ``Med3DVLMForCausalLM`` in ``architectures``: nothing reads it."""
+    from transformers import AutoModelForCausalLM
+
+    folder = harness_folder(tmp_path / "old")
+    config = json.loads((folder / "config.json").read_text())
+    assert config["architectures"] == ["VLMForCausalLM"]
+    config["architectures"] = ["Med3DVLMForCausalLM"]
+    (folder / "config.json").write_text(json.dumps(config))
+    ours = harness.load_model(str(folder), dtype=torch.float32)
+    auto = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    assert type(ours).__name__ == type(auto).__name__ == "VLMForCausalLM"
+    assert all(torch.equal(auto.state_dict()[k], v) for k, v in ours.state_dict().items())
