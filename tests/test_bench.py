@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from harness import hookimpl
+from harness.task import MetricSpec, Request, Task
+
 HEAVY = ("monai", "SimpleITK", "nibabel", "isal", "gguf", "datasets", "jsonschema", "deepspeed")
 BLOCKER = Path(__file__).resolve().parent / "blocked_imports.py"
 REPO = BLOCKER.parent.parent
@@ -156,3 +159,49 @@ def test_bench_models_never_auto_compile():
 
     architecture = judge_workload(None, "tiny").architecture
     assert build_judge(architecture, describe("cpu"), torch.float32).generation_config.disable_compile is True
+
+
+class _ToyTask(Task):
+    """A non-FLARE task with its own bench case: one prompt per word of the case."""
+
+    name, version, data_format = "toy_words", "1", "toy"
+    metrics = (MetricSpec("accuracy", "Accuracy", primary=True),)
+    decoding = {"word": {"do_sample": False, "max_new_tokens": 2}}
+
+    def load_data(self, data, *, split=None):
+        raise NotImplementedError
+
+    def requests(self, case, *, style, image_tokens, tokenizer):
+        return [Request(f"{case['id']}/word/{i}", case["id"], "word", i, w, f"{image_tokens} Say {w}.")
+                for i, w in enumerate(case["words"])]
+
+    def parse(self, request, completion):
+        return completion
+
+    def score(self, predictions, cases, *, judge=None, cache_dir=None):
+        return {"task": self.name}
+
+
+def toy_case(scale: str) -> dict:
+    return {"id": "c1", "words": ["one", "two"] if scale == "tiny" else ["one", "two", "three"]}
+
+
+class _ToyPlugin:
+    @hookimpl
+    def register_tasks(self, register):
+        register("toy_words", _ToyTask, bench={"case": f"{__name__}:toy_case", "new_tokens": {"tiny": 2}})
+
+
+def test_a_third_party_tasks_bench_case_is_rendered_by_the_task_itself():
+    from harness import plugins
+    from harness.bench.prompts import bench_tokenizer, task_prompts
+    from harness.bench.workload import task_workloads
+    from harness.errors import HarnessError
+
+    with plugins.temporary_plugin(_ToyPlugin(), "toy"):
+        work = task_workloads(("toy_words",), "tiny")
+        assert [(w.name, w.new_tokens, w.case["words"]) for w in work] == [("toy_words", 2, ["one", "two"])]
+        prompts = task_prompts(work, bench_tokenizer(64), image_tokens=4, style="chat")
+        with pytest.raises(HarnessError, match=r"task 'toy_words' declares no bench workload for the full scale"):
+            task_workloads(("toy_words",), "full")
+    assert len(prompts["toy_words"]) == 2 and all(p.count(63) == 4 for p in prompts["toy_words"])
