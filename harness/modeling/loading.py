@@ -192,7 +192,6 @@ def refuse_path_that_is_no_checkpoint(name: str) -> None:
         raise HarnessError(f"--model {name}: no such checkpoint folder")
 
 
-
 def load_model(name_or_path: str | Source, *, dtype: Any = None, device: Any = None,
                llm_options: dict[str, Any] | None = None) -> PreTrainedModel:
     """Trained weights by zoo name, local checkpoint folder or hub id (see the module docstring), or of a
@@ -202,9 +201,7 @@ def load_model(name_or_path: str | Source, *, dtype: Any = None, device: Any = N
     source = resolve_source(name_or_path, llm_options=llm_options)
     if source.kind == "zoo":
         model = load_recipe(source.recipe, dtype)
-    elif source.kind == "adapter":
-        model = load_adapter_export(Path(source.weights), source.recipe, dtype)
-    else:
+    else:  # a folder: its weight files are checked first, an adapter export is loaded on its base
         model = load_checkpoint(Path(source.weights), dtype=dtype)
     model.eval()
     return model.to(device) if device is not None else model
@@ -227,7 +224,6 @@ def read_config(path: Path) -> dict[str, Any]:
         raise HarnessError(f"{config_file} holds a JSON {type(raw).__name__}, not an object; replace it with the "
                            f"checkpoint's config.json")
     return raw
-
 
 
 def is_adapter_export(path: Path, raw: dict[str, Any]) -> bool:
@@ -279,7 +275,6 @@ def check_weight_files(path: Path) -> None:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise HarnessError(f"{file} is truncated or not a safetensors file ({reason}); copy or download it "
                                f"again") from None
-
 
 
 def checkpoint_config(path: Path, raw: dict[str, Any], recipe: Recipe | None = None) -> VLMConfig:
@@ -343,7 +338,6 @@ def parse_dtype(dtype: Any) -> torch.dtype | None:
     return value
 
 
-
 def load_recipe(recipe: Recipe, dtype: torch.dtype | None) -> PreTrainedModel:
     """The weights a recipe names: its full trained weights, else its parts' own (LLM, vision, shipped files)."""
     if recipe.weights:
@@ -361,7 +355,6 @@ def add_image_token(tokenizer: Any, token: str) -> int:
     if token not in tokenizer.get_vocab():
         tokenizer.add_special_tokens({"additional_special_tokens": [token]}, replace_extra_special_tokens=False)
     return tokenizer.convert_tokens_to_ids(token)
-
 
 
 def load_tokenizer(name_or_path: str | Source, *, llm_options: dict[str, Any] | None = None) -> Any:
