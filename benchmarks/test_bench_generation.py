@@ -15,8 +15,11 @@ import pytest
 import torch
 
 import harness
+from harness import plugins
 from harness.bench.generation import left_pad
-from harness.bench.prompts import bench_tokenizer, flare_prompts
+from harness.bench.prompts import bench_tokenizer, task_prompts
+from harness.bench.workload import TaskWorkload
+from harness_plugins.tasks.flare.bench import bench_case
 
 BATCH = 8
 WORKLOADS = {"short": 16, "flare-vqa": 32}
@@ -33,7 +36,9 @@ def _prompts(model, workload: str) -> tuple[list[list[int]], int]:
     n, image_token = model.num_image_tokens, model.config.image_token_id
     if workload == "short":
         return [[1] + [image_token] * n + list(range(10, 10 + 8 + 3 * i)) for i in range(BATCH)], tokenizer.pad_token_id
-    vqa = flare_prompts(tokenizer, image_tokens=n, vqa_per_case=BATCH)["vqa"]
+    task = plugins.registry("tasks").create("flare_vqa")
+    work = TaskWorkload("flare_vqa", task, bench_case("full", questions=BATCH), new_tokens=32, judge_calls_per_case=0)
+    vqa = task_prompts([work], tokenizer, image_tokens=n, style="med3dvlm")["flare_vqa"]
     return sorted(vqa, key=len), tokenizer.pad_token_id
 
 

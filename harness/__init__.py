@@ -1,14 +1,13 @@
 """med3d-harness: a plugin-based benchmark harness and model zoo for 3D medical VLMs.
 
     >>> import harness
-    >>> model = harness.load_model("med3dvlm-demo")               # doctest: +SKIP
+    >>> model = harness.load_model("ZOO_NAME")   # a name from `harness list models`  # doctest: +SKIP
     >>> ids = model.generate(input_ids=ids, images=volume)        # doctest: +SKIP
 
 Heavy modules (torch, transformers) are imported only when a model is built, so importing
 ``harness`` and listing plugins stays fast. Once transformers is imported (by you or by the harness),
-its Auto classes know both checkpoint layouts (`harness.modeling.auto`), so
-``transformers.AutoModelForCausalLM.from_pretrained(folder)`` loads a harness or a published Med3DVLM
-checkpoint.
+its Auto classes know the harness checkpoint layout and every layout an installed zoo plugin declares
+(`harness.modeling.auto`), so ``transformers.AutoModelForCausalLM.from_pretrained(folder)`` loads either.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ register_when_transformers_loads()
 
 
 def load_model(name_or_path: str, *, dtype: Any = None, device: Any = None) -> PreTrainedModel:
-    """Load trained weights: a zoo name, a local checkpoint (published Med3DVLM or harness layout) or a hub id."""
+    """Load trained weights: a zoo name, a local checkpoint (harness layout or a plugin's) or a hub id."""
     from harness.modeling.loading import load_model as _load
 
     return _load(name_or_path, dtype=dtype, device=device)

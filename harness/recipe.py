@@ -25,8 +25,9 @@ PACKAGE_SCHEME = "package:"
 """Prefix of a recipe path inside an installed package (``package:harness_plugins/models/weights/x``)."""
 
 Splice = Literal["published", "placeholder"]
-"""``published``: Med3DVLM's splice (keep token 0, overwrite the next N positions);
-``placeholder``: replace the ``<im_patch>`` placeholder tokens themselves."""
+"""``published``: keep the first token's embedding and overwrite the next N positions, whatever tokens stand
+there (the splice of published checkpoints trained that way); ``placeholder``: replace the image placeholder
+tokens themselves (see `harness.modeling.splice`)."""
 
 
 LOAD_FIELDS = ("vocab_size", "image_token_id", "local_weights", "parts_weights", "init_seed", "finetuned_from")
@@ -46,16 +47,18 @@ class Recipe:
     llm_options: dict[str, Any] = field(default_factory=dict)
     input_size: tuple[int, int, int] = (128, 256, 256)
     """(D, H, W) of the volume the encoder receives."""
-    hu_windows: dict[str, tuple[float, float]] = field(
-        default_factory=lambda: {"abdomen": (-160.0, 240.0), "chest": (-1350.0, 150.0)}
-    )
+    hu_windows: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Intensity windows (low, high) by image domain (a task's ``Request.domain``); a CT model names its own."""
     splice: Splice = "placeholder"
-    prompt_style: str = "med3dvlm"
+    prompt_style: str = "chat"
+    """The prompt style of the tasks' `requests` this model was trained with (every task renders ``chat``)."""
     image_token: str = "<im_patch>"
     weights: str | None = None
     """Hub id or local path of the full trained weights; ``None`` means the parts' own weights."""
     revision: str | None = None
     weights_layout: Literal["harness", "published"] = "harness"
+    """``published``: the ``weights`` folder is in a layout a plugin declares (its config.json's ``model_type``,
+    `harness.modeling.layouts`), and this recipe stands in for the one that config means."""
     description: str = ""
     licence: str | None = None
     paper: str | None = None

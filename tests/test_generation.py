@@ -21,7 +21,7 @@ IMAGE_TOKEN_ID = 95
 def tiny_demo(splice: str = "placeholder") -> torch.nn.Module:
     torch.manual_seed(0)
     model = build_model("med3dvlm-demo", llm="hf", llm_options={"model_id": "tiny", "config": TINY_LLAMA},
-                        extra={"vocab_size": 96, "image_token_id": IMAGE_TOKEN_ID, "local_weights": None},
+                        vocab_size=96, image_token_id=IMAGE_TOKEN_ID, local_weights=None,
                         splice=splice)
     return model.eval()
 

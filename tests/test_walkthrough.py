@@ -78,10 +78,11 @@ def test_cpu_bench_skips_the_judge_continuous_variant(monkeypatch: pytest.Monkey
     # minutes setting up on a CPU before a single judged sample
     from harness.bench import judge
     from harness.bench.device import Device
+    from harness.bench.workload import JudgeWorkload
 
     called = []
 
-    def point(model, tokenizer, device, prompts, batch, new_tokens, name, variant):
+    def point(judge_cls, model, tokenizer, device, prompts, batch, new_tokens, name, variant):
         called.append(name)
         return {"variant": name, "batch": batch, "seconds_per_sample": 1.0}
 
@@ -92,10 +93,10 @@ def test_cpu_bench_skips_the_judge_continuous_variant(monkeypatch: pytest.Monkey
             return [1, 2, 3]
 
     monkeypatch.setattr(judge, "_point", point)
-    monkeypatch.setattr(judge, "green_template", lambda: "")
+    monkeypatch.setattr(judge, "green_template", lambda name: "")
     cpu = Device(name="cpu", description="cpu", memory_gib=None, bf16_peak_tflops=None)
-    result = judge.measure_judge(None, Tokenizer(), cpu, ["p"] * 4, batches=(2,), new_tokens=4, calls_per_case=15,
-                                 search_largest=False, largest_cap=4)
+    result = judge.measure_judge(None, Tokenizer(), cpu, ["p"] * 4, judge=JudgeWorkload("hf", {}, "llama", None),
+                                 batches=(2,), new_tokens=4, calls_per_case=15, search_largest=False, largest_cap=4)
     assert "continuous" not in called and {"padded", "static"} <= set(called)
     skipped = [r for r in result["rows"] if r["variant"] == "continuous"]
     assert len(skipped) == 1 and skipped[0]["status"].startswith("skipped on CPU")

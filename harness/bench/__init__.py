@@ -4,10 +4,12 @@
     >>> result = run_bench("cpu")          # tiny configurations of the same recipes, a few seconds  # doctest: +SKIP
     >>> result["generation"]["rows"][0]["decode_tokens_per_s"]                                     # doctest: +SKIP
 
-One module per measurement: `vision` (tower + projector volumes/s), `generation` (the VLM's prefill and
-decode), `judge` (the GREEN judge on the Llama-2-7B architecture), `training` (the published recipe's
-trainable parts); `shapes` holds the full and the tiny sizes, `device` the clock, memory and bf16 peaks,
-`prompts` the FLARE- and GREEN-shaped inputs, `report` the table. Nothing here downloads anything: the
-architectures are built from their recipes (`harness.build_model`) with fresh weights, because speed
-depends on shapes, not on weight values.
+What is measured comes from the plugins (`workload`): the zoo model, the judge architecture and the tasks whose
+prompts are timed are the ones whose registrations declare ``bench`` metadata, unless ``--model``, ``--judge``
+or ``--task`` name others. One module per measurement: `vision` (tower + projector volumes/s), `generation`
+(the VLM's prefill and decode on the tasks' prompts), `judge` (a GREEN judge on its declared architecture),
+`training` (the recipe's trainable parts); `shapes` holds the full and the tiny sizes, `device` the clock,
+memory and bf16 peaks, `prompts` the tokenizer and the inputs, `report` the table. Nothing here downloads
+anything: the architectures are built from their recipes (`harness.build_model`) with fresh weights, because
+speed depends on shapes, not on weight values.
 """

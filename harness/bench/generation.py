@@ -1,9 +1,9 @@
-"""VLM generation on FLARE-shaped inputs: prefill and decode tokens/s, peak memory, seconds per FLARE case.
+"""VLM generation on the bench tasks' prompts: prefill and decode tokens/s, peak memory, seconds per case.
 
-Each row is one (kind, batch, cache) point: ``kind`` ``report`` or ``vqa`` (its real prompt lengths and a
-fixed number of new tokens), left-padded as the run loop pads. One ``generate`` call gives both phases: a
-logits processor notes the time when the first logits arrive, so prefill is the vision tower, the splice
-and the prompt forward, and decode is every later step.
+Each row is one (task, batch, cache) point: the task's real prompts of its bench case and the fixed number of
+new tokens it declares (`harness.bench.workload`), left-padded as the run loop pads. One ``generate`` call gives
+both phases: a logits processor notes the time when the first logits arrive, so prefill is the vision tower,
+the splice and the prompt forward, and decode is every later step.
 """
 
 from __future__ import annotations
@@ -97,29 +97,30 @@ def generate_point(model: Any, device: Device, prompts: list[list[int]], *, batc
     }
 
 
-def measure_generation(model: Any, device: Device, prompts: dict[str, list[list[int]]], shapes: Shapes, *,
-                       pad_id: int, caches: tuple[str | None, ...] = (None, "static")) -> dict[str, Any]:
-    """Every (kind, cache, batch) point, plus, on a GPU, the largest batch that fits (the first of
-    `largest_candidates` that does not run out of memory); then seconds per FLARE case at each kind's best."""
-    new_tokens = {"report": shapes.report_new_tokens, "vqa": shapes.vqa_new_tokens}
+def measure_generation(model: Any, device: Device, prompts: dict[str, list[list[int]]], new_tokens: dict[str, int],
+                       shapes: Shapes, *, pad_id: int, caches: tuple[str | None, ...] = (None, "static")
+                       ) -> dict[str, Any]:
+    """Every (task, cache, batch) point, plus, on a GPU, the largest batch that fits (the first of
+    `largest_candidates` that does not run out of memory); then seconds per case at each task's best point."""
     rows: list[dict[str, Any]] = []
-    for kind in ("report", "vqa"):
+    for task in prompts:
         for cache in caches:
             for batch in shapes.generation_batches:
-                row = _point(model, device, prompts[kind], batch, new_tokens[kind], pad_id, cache)
-                rows.append({"kind": kind, **row})
+                row = _point(model, device, prompts[task], batch, new_tokens[task], pad_id, cache)
+                rows.append({"task": task, **row})
                 if "status" in row:
                     break
             else:
                 if shapes.search_largest and device.is_cuda:
                     for batch in largest_candidates(shapes.generation_batches[-1], shapes.largest_cap):
-                        row = _point(model, device, prompts[kind], batch, new_tokens[kind], pad_id, cache)
-                        rows.append({"kind": kind, "largest_search": True, **row})
+                        row = _point(model, device, prompts[task], batch, new_tokens[task], pad_id, cache)
+                        rows.append({"task": task, "largest_search": True, **row})
                         if "status" not in row:
                             break
-    return {"rows": rows, "per_case": per_case(rows, shapes.vqa_per_case),
+    requests = {task: len(p) for task, p in prompts.items()}
+    return {"rows": rows, "per_case": per_case(rows, requests),
             "prompt_tokens": {k: [len(p) for p in v] for k, v in prompts.items()},
-            "new_tokens": new_tokens, "vqa_per_case": shapes.vqa_per_case}
+            "new_tokens": dict(new_tokens), "requests_per_case": requests}
 
 
 def largest_candidates(last: int, cap: int) -> list[int]:
@@ -143,18 +144,18 @@ def _point(model: Any, device: Device, prompts: list[list[int]], batch: int, new
         return {"batch": batch, "cache": cache or "dynamic", "status": "out of memory"}
 
 
-def per_case(rows: list[dict[str, Any]], vqa_per_case: int) -> dict[str, Any]:
-    """Seconds per FLARE case (one report + ``vqa_per_case`` questions) at each kind's fastest point."""
+def per_case(rows: list[dict[str, Any]], requests_per_case: dict[str, int]) -> dict[str, Any]:
+    """Seconds per case (every task's requests of one case) at each task's fastest point."""
     best: dict[str, dict[str, Any]] = {}
     for row in rows:
         if "status" in row:
             continue
-        current = best.get(row["kind"])
+        current = best.get(row["task"])
         if current is None or row["seconds_per_request"] < current["seconds_per_request"]:
-            best[row["kind"]] = row
-    if set(best) != {"report", "vqa"}:
-        return {"status": "no report or no VQA point fitted"}
-    seconds = best["report"]["seconds_per_request"] + vqa_per_case * best["vqa"]["seconds_per_request"]
+            best[row["task"]] = row
+    missing = sorted(set(requests_per_case) - set(best))
+    if missing:
+        return {"status": f"no point of {', '.join(missing)} fitted"}
+    seconds = sum(n * best[task]["seconds_per_request"] for task, n in requests_per_case.items())
     return {"seconds_per_case": seconds,
-            "report": {"batch": best["report"]["batch"], "cache": best["report"]["cache"]},
-            "vqa": {"batch": best["vqa"]["batch"], "cache": best["vqa"]["cache"]}}
+            "best": {task: {"batch": best[task]["batch"], "cache": best[task]["cache"]} for task in requests_per_case}}

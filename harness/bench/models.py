@@ -13,7 +13,6 @@ from typing import Any
 import torch
 
 from harness.bench.device import Device
-from harness.bench.shapes import Shapes
 
 
 @contextlib.contextmanager
@@ -31,21 +30,22 @@ def bench_dtype(device: Device) -> torch.dtype:
     return torch.bfloat16 if device.is_cuda else torch.float32
 
 
-def build_vlm(shapes: Shapes, device: Device, dtype: torch.dtype) -> Any:
-    """``shapes.model`` from its recipe (`harness.build_model`), allocated and initialised on ``device``."""
+def build_vlm(name: str, overrides: dict[str, Any], device: Device, dtype: torch.dtype) -> Any:
+    """Zoo model ``name`` from its recipe and ``overrides`` (`harness.build_model`), allocated and initialised
+    on ``device``."""
     import harness
 
     torch.manual_seed(0)
     with torch.device(device.torch_device), default_dtype(dtype):
-        model = harness.build_model(shapes.model, **shapes.recipe_overrides())
+        model = harness.build_model(name, **overrides)
     return _eager(model.to(dtype).eval())
 
 
-def build_judge(shapes: Shapes, device: Device, dtype: torch.dtype) -> Any:
-    """A causal LM with the GREEN judge's architecture (``shapes.judge_config``), SDPA attention."""
+def build_judge(architecture: dict[str, Any], device: Device, dtype: torch.dtype) -> Any:
+    """A causal LM with the judge's architecture (its config.json fields), SDPA attention."""
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    fields = dict(shapes.judge_config)
+    fields = dict(architecture)
     config = AutoConfig.for_model(fields.pop("model_type"), **fields)
     torch.manual_seed(0)
     with torch.device(device.torch_device), default_dtype(dtype):

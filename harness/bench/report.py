@@ -31,14 +31,14 @@ def figure_rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
 def _generation_rows(generation: dict[str, Any]) -> list[tuple[str, str, str]]:
     rows = []
     for r in generation["rows"]:
-        point = f"{r['kind']} batch {r['batch']} {r['cache']} cache"
+        point = f"{r['task']} batch {r['batch']} {r['cache']} cache"
         figures = r.get("status") or (
             f"prefill {_fmt(r['prefill_tokens_per_s'])} tok/s, decode {_fmt(r['decode_tokens_per_s'])} tok/s, "
             f"{_fmt(r['seconds_per_request'])} s/request, peak {_fmt(r['peak_memory_gib'])} GiB")
         rows.append(("generation", point, figures))
     case = generation["per_case"]
-    rows.append(("generation", f"FLARE case (report + {generation['vqa_per_case']} VQA)",
-                 case.get("status") or f"{_fmt(case['seconds_per_case'])} s/case"))
+    requests = " + ".join(f"{n} {task}" for task, n in generation["requests_per_case"].items())
+    rows.append(("generation", f"case ({requests})", case.get("status") or f"{_fmt(case['seconds_per_case'])} s/case"))
     return rows
 
 
@@ -48,11 +48,12 @@ def _judge_rows(judge: dict[str, Any]) -> list[tuple[str, str, str]]:
         figures = r.get("status") or (f"{_fmt(r['seconds_per_sample'])} s/sample, {_fmt(r['tokens_per_s'])} tok/s, "
                                       f"peak {_fmt(r['peak_memory_gib'])} GiB")
         rows.append(("GREEN judge", f"{r['variant']} batch {r['batch']}", figures))
-    best = judge["best"]
+    best, reference = judge["best"], judge.get("reference")
     if best:
+        versus = f" vs {reference['seconds_per_sample']} s ({reference.get('source', '')})" if reference else ""
         rows.append(("GREEN judge", f"best ({best['variant']}, batch {best['batch']})",
-                     f"{_fmt(best['seconds_per_sample'])} s/sample vs green-score "
-                     f"{judge['green_score_seconds_per_sample']} s; {_fmt(best['seconds_per_case'])} s/FLARE case"))
+                     f"{_fmt(best['seconds_per_sample'])} s/sample{versus}; {_fmt(best['seconds_per_case'])} s/case "
+                     f"({best['calls_per_case']} judged samples)"))
     return rows
 
 
@@ -66,7 +67,8 @@ def table(result: dict[str, Any]) -> str:
     from tabulate import tabulate
 
     device = result["device"]
-    head = (f"{result['scale']} configuration on {device['name']} ({device['description']}), {result['date']}, "
+    head = (f"{result['model']}, {result['scale']} configuration on {device['name']} ({device['description']}), "
+            f"{result['date']}, "
             f"torch {result['versions']['torch']}, transformers {result['versions']['transformers']}")
     if result["scale"] == "tiny":
         head += "\n(tiny configurations: these figures prove the code path; they are not the real models' speed)"

@@ -1,10 +1,10 @@
-"""One GPU fine-tuning throughput with the published recipe's trainable parts.
+"""One GPU fine-tuning throughput with the measured recipe's trainable parts.
 
 LoRA (the recipe's r/alpha/dropout) on the LLM's Linear layers, the recipe's ``trainable`` parts (vision
 tower, projector, embeddings, lm_head) in full, bf16, gradient checkpointing; DeepSpeed ZeRO-2 when
 ``deepspeed`` imports on a GPU, else ``torch.optim.AdamW`` under bf16 autocast (float32 master weights,
-as the HF Trainer does without DeepSpeed). Samples are FLARE-shaped: report and VQA prompts with their
-targets, right-padded, prompt tokens masked out of the labels.
+as the HF Trainer does without DeepSpeed). Samples are the bench tasks' prompts (`harness.bench.workload`),
+each with a target of the task's new tokens, right-padded, prompt tokens masked out of the labels.
 
 MFU counts the FLOPs the step needs, recomputation excluded: forward 2 FLOPs per weight and token,
 backward 2 for the input gradients of every layer and 2 more for the weight gradients of trainable
@@ -22,14 +22,15 @@ from harness.bench.device import Device, is_out_of_memory
 from harness.bench.shapes import Shapes
 
 
-def samples(prompts: dict[str, list[list[int]]], shapes: Shapes, batch: int) -> list[tuple[list[int], int]]:
-    """``batch`` (ids, prompt length) pairs alternating report and VQA samples, each prompt + its target."""
+def samples(prompts: dict[str, list[list[int]]], new_tokens: dict[str, int], shapes: Shapes,
+            batch: int) -> list[tuple[list[int], int]]:
+    """``batch`` (ids, prompt length) pairs taking the tasks in turn, each prompt + a target of its task's length."""
     out = []
-    kinds = [("report", shapes.report_new_tokens), ("vqa", shapes.vqa_new_tokens)]
+    tasks = list(prompts)
     for i in range(batch):
-        kind, target = kinds[i % 2]
-        prompt = prompts[kind][(i // 2) % len(prompts[kind])]
-        ids = (prompt + [7] * target)[: shapes.train_max_length]
+        task = tasks[i % len(tasks)]
+        prompt = prompts[task][(i // len(tasks)) % len(prompts[task])]
+        ids = (prompt + [7] * new_tokens[task])[: shapes.train_max_length]
         out.append((ids, min(len(prompt), len(ids))))
     return out
 
@@ -101,14 +102,14 @@ def _deepspeed_engine(model: Any, optimizer: torch.optim.Optimizer, batch: int) 
     return engine
 
 
-def measure_training(model: Any, device: Device, prompts: dict[str, list[list[int]]], shapes: Shapes, *,
-                     pad_id: int) -> dict[str, Any]:
+def measure_training(model: Any, device: Device, prompts: dict[str, list[list[int]]], new_tokens: dict[str, int],
+                     shapes: Shapes, *, pad_id: int) -> dict[str, Any]:
     """Timed optimiser steps after warm-up; ``model`` is float32 and is modified (LoRA, trainable flags)."""
     recipe = model.config.get_recipe()
     vision_forward = vision_flops(model, device)
     model = _prepare(model, recipe.training)
-    batch = {k: v.to(device.torch_device) for k, v in collate(samples(prompts, shapes, shapes.train_batch),
-                                                                pad_id).items()}
+    pairs = samples(prompts, new_tokens, shapes, shapes.train_batch)
+    batch = {k: v.to(device.torch_device) for k, v in collate(pairs, pad_id).items()}
     images = torch.rand(shapes.train_batch, 1, *recipe.input_size, device=device.torch_device)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=float(recipe.training.get("learning_rate", 5e-5)), weight_decay=0.0)

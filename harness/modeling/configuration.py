@@ -1,4 +1,6 @@
-"""`Med3DVLMConfig`: the recipe (parts, options, splice) plus the language model's own config.
+"""`VLMConfig`: the recipe (parts, options, splice) plus the language model's own config.
+
+The harness's own checkpoint layout is ``model_type: "med3d_vlm"`` (the name saved checkpoints carry).
 
 The recipe is stored as a plain dict so that `save_pretrained` writes it into config.json and
 `from_pretrained` rebuilds exactly the same encoder, projector and LLM by registry name.
@@ -15,13 +17,13 @@ from harness.recipe import Recipe
 MODEL_TYPE = "med3d_vlm"
 
 
-class Med3DVLMConfig(PretrainedConfig):
+class VLMConfig(PretrainedConfig):
     """Config of an assembled 3D vision-language model.
 
     Args:
         recipe: `Recipe.to_dict()` of the zoo recipe (encoder, projector, LLM names and options).
         text_config: the causal LM's config (a `PretrainedConfig` or its dict with ``model_type``).
-        image_token_id: id of the ``<im_patch>`` placeholder token (used by the ``placeholder`` splice).
+        image_token_id: id of the recipe's image placeholder token (used by the ``placeholder`` splice).
         components: for each part (``encoder``, ``projector``, ``llm``), the registry name and the plugin
             distribution and version that provided it when the model was assembled (provenance only: loading
             rebuilds the parts by name from whatever is installed).
@@ -61,4 +63,4 @@ class Med3DVLMConfig(PretrainedConfig):
         return self.text_config if self.text_config is not None else super().get_text_config(*args, **kwargs)
 
 
-AutoConfig.register(MODEL_TYPE, Med3DVLMConfig, exist_ok=True)
+AutoConfig.register(MODEL_TYPE, VLMConfig, exist_ok=True)

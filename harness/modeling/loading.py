@@ -1,30 +1,33 @@
-"""`build_model` and `load_model`: a zoo name, a local checkpoint (published or harness layout) or a hub id.
+"""`build_model` and `load_model`: a zoo name, a local checkpoint (harness or a plugin's layout) or a hub id.
 
     >>> import harness, torch
     >>> with torch.device("meta"):
-    ...     model = harness.build_model("med3dvlm")           # architecture only, allocates nothing
-    >>> model = harness.load_model("/path/to/Med3DVLM-Qwen-2.5-7B-FLARE2025", dtype=torch.bfloat16)  # doctest: +SKIP
+    ...     model = harness.build_model("ZOO_NAME")           # architecture only, allocates nothing  # doctest: +SKIP
+    >>> model = harness.load_model("/path/to/checkpoint", dtype=torch.bfloat16)                    # doctest: +SKIP
+
+`resolve_source` is the one dispatch from a ``--model`` value to a `Source` (recipe, weights, tokenizer);
+`load_model` and `load_tokenizer` both read it, so they never disagree about what a name means.
 
 Layouts read:
 
-- *published*: config.json with ``model_type: "vlm_qwen"`` (transformers 4.52 style, Qwen2 fields plus
-  the vision fields) and model.safetensors or a sharded index; parameter names are already ours.
 - *harness*: what ``save_pretrained`` writes (``model_type: "med3d_vlm"``, the recipe in the config).
 - *harness adapter export* (``harness finetune --save-adapter``): a harness config.json, a
   model.safetensors with only the trained parts and an ``adapter/`` LoRA folder. It is loaded on its base
   model: the recipe in its config is loaded from its parts, then the folder's files are applied.
+- *a plugin's layout*: any other ``model_type`` a zoo registration declares in ``checkpoint_layouts``
+  (`harness.modeling.layouts`): its reader maps the config.json to a recipe; the parameter names are ours.
 
 A recipe without full trained weights (``weights=None``) loads its LLM's pretrained weights through the
-LLM backend, adds ``<im_patch>`` to the tokenizer and resizes the embeddings as the reference does (new
-rows = mean of the old ones), then reads ``parts_weights`` (vision tower and projector) and
-``local_weights``: a folder with ``model.safetensors`` (any subset of the model's keys) and an
-optional peft LoRA ``adapter/`` that is merged. Recipe paths may be ``package:PKG/sub/dir``
-(`harness.recipe.resolve_path`), so that a saved config names no folder of the machine that wrote it.
+LLM backend, adds the image token to the tokenizer and resizes the embeddings (new rows = mean of the old
+ones), then reads ``parts_weights`` (vision tower and projector) and ``local_weights``: a folder with
+``model.safetensors`` (any subset of the model's keys) and an optional peft LoRA ``adapter/`` that is
+merged. Recipe paths may be ``package:PKG/sub/dir`` (`harness.recipe.resolve_path`), so that a saved config
+names no folder of the machine that wrote it.
 
 Only safetensors are read (no pickles), every ``from_pretrained`` passes `harness.trust.remote_code_kwargs()`,
 and a folder whose files ask for remote code is refused unless ``--trust-remote-code`` was given. A bad
-folder (no or torn weights, config.json that is not a JSON object, an unknown text model type, no
-tokenizer) is one `HarnessError` line naming it and the fix.
+folder (no or torn weights, config.json that is not a JSON object, an unknown model type, no tokenizer) is
+one `HarnessError` line naming it and the fix.
 """
 
 from __future__ import annotations
@@ -32,23 +35,26 @@ from __future__ import annotations
 import json
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from transformers import PretrainedConfig, PreTrainedModel
 
 from harness import plugins, trust
 from harness.errors import HarnessError
-from harness.modeling.configuration import MODEL_TYPE, Med3DVLMConfig
+from harness.modeling.auto import register as register_auto_classes
+from harness.modeling.configuration import MODEL_TYPE, VLMConfig
 from harness.modeling.hub import snapshot
-from harness.modeling.modeling import Med3DVLMForCausalLM
-from harness.modeling.published import PUBLISHED_MODEL_TYPE, published_config, published_recipe
+from harness.modeling.layouts import declared_layouts, layout_recipe
+from harness.modeling.modeling import VLMForCausalLM
 from harness.recipe import Recipe, resolve_path
 
 __all__ = [
-    "PUBLISHED_MODEL_TYPE", "build_model", "load_checkpoint", "load_model", "load_tokenizer", "published_config",
-    "published_recipe", "read_config", "refuse_path_that_is_no_checkpoint", "resolve_recipe", "resolve_source",
+    "Source", "build_model", "checkpoint_config", "checkpoint_recipe", "load_checkpoint", "load_model",
+    "load_tokenizer", "model_config", "read_config", "refuse_path_that_is_no_checkpoint", "resolve_recipe",
+    "resolve_source",
 ]
 
 VISION_PREFIXES = ("model.vision_tower.", "model.mm_projector.")
@@ -62,6 +68,25 @@ CONVERT_HINT = (
     ".items()}, 'DIR/model.safetensors', metadata={'format': 'pt'})\""
 )
 
+SourceKind = Literal["zoo", "harness", "adapter", "layout"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a ``--model`` value names, resolved once for the model and for its tokenizer."""
+
+    kind: SourceKind
+    """``zoo``: a registered recipe; ``harness``: a harness checkpoint folder; ``adapter``: a harness adapter
+    export (loaded on its recipe's parts); ``layout``: a folder in a layout a plugin declared."""
+    recipe: Recipe
+    """The recipe the model is built from (for a folder: the one its config.json means)."""
+    weights: Path | str | None
+    """A checkpoint folder, a hub id still to download (a zoo recipe's ``weights``), or None: the recipe's
+    parts' own weights."""
+    tokenizer: Path | None
+    """The folder whose tokenizer files are read; None: the recipe's LLM tokenizer with the image token added."""
+    model_type: str | None = None
+    """A folder's config.json ``model_type``."""
 
 def resolve_recipe(name: str, **overrides: Any) -> Recipe:
     """The zoo recipe ``name`` with ``overrides`` applied.
@@ -90,15 +115,15 @@ def llm_backend(recipe: Recipe) -> Any:
     return plugins.registry("llms").create(recipe.llm, **recipe.llm_options)
 
 
-def model_config(recipe: Recipe, text_config: PretrainedConfig | None = None) -> Med3DVLMConfig:
+def model_config(recipe: Recipe, text_config: PretrainedConfig | None = None) -> VLMConfig:
     """The model config of a recipe; the vocabulary size (after ``<im_patch>``) comes from ``recipe.vocab_size``."""
     text_config = text_config if text_config is not None else llm_backend(recipe).config()
     vocab_size = recipe.vocab_size
     if vocab_size is not None:
         text_config.vocab_size = int(vocab_size)
     image_token_id = recipe.image_token_id if recipe.image_token_id is not None else text_config.vocab_size - 1
-    return Med3DVLMConfig(recipe=recipe.to_dict(), text_config=text_config, image_token_id=image_token_id,
-                          components=component_origins(recipe))
+    return VLMConfig(recipe=recipe.to_dict(), text_config=text_config, image_token_id=image_token_id,
+                     components=component_origins(recipe))
 
 
 def component_origins(recipe: Recipe) -> dict[str, dict[str, str | None]]:
@@ -113,29 +138,47 @@ def component_origins(recipe: Recipe) -> dict[str, dict[str, str | None]]:
     return origins
 
 
-def build_model(name: str, **overrides: Any) -> Med3DVLMForCausalLM:
+def build_model(name: str, **overrides: Any) -> VLMForCausalLM:
     """A zoo recipe's architecture with fresh weights and no download (allocates nothing under meta)."""
-    return Med3DVLMForCausalLM(model_config(resolve_recipe(name, **overrides)))
+    return VLMForCausalLM(model_config(resolve_recipe(name, **overrides)))
 
 
-def resolve_source(name_or_path: str, *, llm_options: dict[str, Any] | None = None) -> Recipe | Path:
+def resolve_source(name_or_path: str | Source, *, llm_options: dict[str, Any] | None = None) -> Source:
     """What a ``--model`` value names: a zoo recipe (``llm_options`` override its LLM options, as
-    ``--set llm_options.model_id=PATH`` does), or a checkpoint folder (a hub id is downloaded to one).
+    ``--set llm_options.model_id=PATH`` does), or a checkpoint folder (a hub id is downloaded to one first).
 
-    The one dispatch that `load_model` and `load_tokenizer` share, so they never disagree."""
-    name_or_path = str(name_or_path)
-    if name_or_path in plugins.registry("models"):
-        return resolve_recipe(name_or_path, llm_options=llm_options or {})
+    The one dispatch that `load_model` and `load_tokenizer` share, so they never disagree; a `Source` is
+    returned as it is."""
+    if isinstance(name_or_path, Source):
+        return name_or_path
+    register_auto_classes()  # a layout a plugin declared since transformers was imported gets its Auto classes
+    name = str(name_or_path)
+    if name in plugins.registry("models"):
+        recipe = resolve_recipe(name, llm_options=llm_options or {})
+        return Source("zoo", recipe, weights=recipe.weights, tokenizer=None)
     if llm_options:
-        raise HarnessError(f"--set llm_options.* applies to zoo model names; {name_or_path} carries its own LLM")
-    if Path(name_or_path).is_dir() and name_or_path.strip():
-        return Path(name_or_path)
-    refuse_path_that_is_no_checkpoint(name_or_path)
-    if _HUB_ID.match(name_or_path):
+        raise HarnessError(f"--set llm_options.* applies to zoo model names; {name} carries its own LLM")
+    if Path(name).is_dir() and name.strip():
+        return folder_source(Path(name))
+    refuse_path_that_is_no_checkpoint(name)
+    if _HUB_ID.match(name):
         hint = "pass a local checkpoint folder instead (download it where there is network)"
-        return snapshot(name_or_path, None, hint)
-    plugins.registry("models").get(name_or_path)  # raises the did-you-mean error
+        return folder_source(snapshot(name, None, hint))
+    plugins.registry("models").get(name)  # raises the did-you-mean error
     raise AssertionError("unreachable")
+
+
+def folder_source(path: Path) -> Source:
+    """The `Source` of a local checkpoint folder: its layout, the recipe its config.json means, its files."""
+    raw = read_config(path)
+    trust.check_folder(path)
+    recipe = checkpoint_recipe(path, raw)
+    model_type = str(raw["model_type"])
+    if model_type != MODEL_TYPE:
+        return Source("layout", recipe, weights=path, tokenizer=path, model_type=model_type)
+    if is_adapter_export(path, raw):  # no tokenizer of its own: its base model's, as it loads on that base
+        return Source("adapter", recipe, weights=path, tokenizer=None, model_type=model_type)
+    return Source("harness", recipe, weights=path, tokenizer=path, model_type=model_type)
 
 
 def refuse_path_that_is_no_checkpoint(name: str) -> None:
@@ -149,13 +192,17 @@ def refuse_path_that_is_no_checkpoint(name: str) -> None:
         raise HarnessError(f"--model {name}: no such checkpoint folder")
 
 
-def load_model(name_or_path: str, *, dtype: Any = None, device: Any = None,
+def load_model(name_or_path: str | Source, *, dtype: Any = None, device: Any = None,
                llm_options: dict[str, Any] | None = None) -> PreTrainedModel:
-    """Trained weights by zoo name, local checkpoint folder or hub id (see the module docstring).
-    ``llm_options`` override a zoo recipe's LLM options (``--set llm_options.model_id=PATH``)."""
+    """Trained weights by zoo name, local checkpoint folder or hub id (see the module docstring), or of a
+    `Source` already resolved. ``llm_options`` override a zoo recipe's LLM options (``--set
+    llm_options.model_id=PATH``)."""
     dtype = parse_dtype(dtype)
     source = resolve_source(name_or_path, llm_options=llm_options)
-    model = load_recipe(source, dtype) if isinstance(source, Recipe) else load_checkpoint(source, dtype=dtype)
+    if source.kind == "zoo":
+        model = load_recipe(source.recipe, dtype)
+    else:  # a folder: its weight files are checked first, an adapter export is loaded on its base
+        model = load_checkpoint(Path(source.weights), dtype=dtype)
     model.eval()
     return model.to(device) if device is not None else model
 
@@ -184,6 +231,32 @@ def is_adapter_export(path: Path, raw: dict[str, Any]) -> bool:
     return raw.get("model_type") == MODEL_TYPE and (path / "adapter" / "adapter_config.json").is_file()
 
 
+def _unknown_model_type(path: Path, model_type: Any) -> HarnessError:
+    known = [f"'{MODEL_TYPE}' (harness)"] + [f"'{t}' (model {m})" for t, (_, m) in declared_layouts().items()]
+    return HarnessError(f"{path / 'config.json'} has model_type {model_type!r}; expected {' or '.join(known)}, "
+                        f"or install the plugin that reads it")
+
+
+def checkpoint_recipe(path: Path, raw: dict[str, Any] | None = None) -> Recipe:
+    """The recipe a checkpoint folder's config.json means: the one a harness config stores, or what the reader
+    of a plugin's layout maps it to (`harness.modeling.layouts`)."""
+    raw = read_config(path) if raw is None else raw
+    model_type = raw.get("model_type")
+    if model_type == MODEL_TYPE:
+        stored = raw.get("recipe")
+        if not isinstance(stored, dict) or not stored:
+            raise HarnessError(f"{path / 'config.json'} has no recipe object; pass a folder written by "
+                               f"save_pretrained of a harness model")
+        try:
+            return Recipe.from_dict(stored)
+        except TypeError as exc:
+            raise HarnessError(f"{path / 'config.json'}: its recipe is incomplete ({exc}); pass a folder written "
+                               f"by save_pretrained of a harness model") from None
+    if not isinstance(model_type, str) or model_type not in declared_layouts():
+        raise _unknown_model_type(path, model_type)
+    return layout_recipe(model_type, raw, path.name)
+
+
 def check_weight_files(path: Path) -> None:
     """safetensors weights are present and readable (their headers cover the files)."""
     from safetensors import SafetensorError, safe_open
@@ -204,40 +277,46 @@ def check_weight_files(path: Path) -> None:
                                f"again") from None
 
 
-def checkpoint_config(path: Path, raw: dict[str, Any], recipe: Recipe | None = None) -> Med3DVLMConfig:
-    """The model config of a checkpoint folder, from either layout; an unknown model type is one line."""
+def checkpoint_config(path: Path, raw: dict[str, Any], recipe: Recipe | None = None) -> VLMConfig:
+    """The model config of a checkpoint folder, from any layout; an unknown model type is one line.
+
+    ``recipe`` (a zoo recipe whose ``weights`` are in a plugin's layout) stands in for the recipe the folder's
+    config means; the text model's config still comes from the folder."""
     model_type = raw.get("model_type")
-    config_file = path / "config.json"
-    if model_type not in (PUBLISHED_MODEL_TYPE, MODEL_TYPE):
-        raise HarnessError(
-            f"{config_file} has model_type {model_type!r}; expected '{PUBLISHED_MODEL_TYPE}' (published Med3DVLM) "
-            f"or '{MODEL_TYPE}' (harness)"
-        )
+    if model_type == MODEL_TYPE:
+        text_type = (raw.get("text_config") or {}).get("model_type", "qwen2")
+    else:
+        layout = checkpoint_recipe(path, raw)
+        text_type = (layout.llm_options.get("config") or {}).get("model_type")
     try:
-        if model_type == PUBLISHED_MODEL_TYPE:
-            return published_config(raw, recipe=recipe, name=path.name)
-        return Med3DVLMConfig.from_pretrained(path, trust_remote_code=False)
+        if model_type == MODEL_TYPE:
+            return VLMConfig.from_pretrained(path, trust_remote_code=False)
+        config = model_config(layout)
+    except HarnessError:
+        raise
     except (ValueError, KeyError, TypeError) as exc:
         import transformers
 
-        text_type = (raw.get("text_config") or {}).get("model_type", "qwen2") if model_type == MODEL_TYPE else "qwen2"
         reason = str(exc).strip().splitlines()[0][:160]
         raise HarnessError(
-            f"{config_file}: its text model (model_type {text_type!r}) cannot be built by transformers "
+            f"{path / 'config.json'}: its text model (model_type {text_type!r}) cannot be built by transformers "
             f"{transformers.__version__} ({reason}); fix text_config.model_type or install a transformers that "
             f"knows it"
         ) from None
+    if recipe is not None:
+        config.recipe = recipe.to_dict()
+    return config
 
 
 def load_checkpoint(path: Path, *, dtype: torch.dtype | None = None, recipe: Recipe | None = None) -> PreTrainedModel:
-    """A local folder in the published (``vlm_qwen``) or the harness (``med3d_vlm``) layout, or an adapter export."""
+    """A whole local checkpoint folder in the harness layout or a plugin's layout, or an adapter export."""
     raw = read_config(path)
     trust.check_folder(path)
     config = checkpoint_config(path, raw, recipe)
     check_weight_files(path)
     if is_adapter_export(path, raw):
-        return load_adapter_export(path, config, dtype)
-    model, info = Med3DVLMForCausalLM.from_pretrained(
+        return load_adapter_export(path, config.get_recipe(), dtype)
+    model, info = VLMForCausalLM.from_pretrained(
         path, config=config, dtype=dtype or "auto", use_safetensors=True, output_loading_info=True,
         trust_remote_code=False,
     )
@@ -267,7 +346,7 @@ def load_recipe(recipe: Recipe, dtype: torch.dtype | None) -> PreTrainedModel:
             hint = (f"download it where there is network (`hf download {recipe.weights} --local-dir DIR`) and pass "
                     f"the folder: --model DIR, or harness.load_model(DIR)")
             path = snapshot(recipe.weights, recipe.revision, hint)
-        return load_checkpoint(path, dtype=dtype, recipe=recipe if recipe.weights_layout == "published" else None)
+        return load_checkpoint(path, dtype=dtype, recipe=recipe if recipe.weights_layout != "harness" else None)
     return _load_from_parts(recipe, dtype)
 
 
@@ -278,38 +357,30 @@ def add_image_token(tokenizer: Any, token: str) -> int:
     return tokenizer.convert_tokens_to_ids(token)
 
 
-def load_tokenizer(name_or_path: str, *, llm_options: dict[str, Any] | None = None) -> Any:
-    """The tokenizer of a zoo model, checkpoint folder or hub id, with the image token added.
-
-    An adapter export has no tokenizer of its own: it gets its base model's (the recipe's LLM), as
-    `load_checkpoint` loads it on that base."""
+def load_tokenizer(name_or_path: str | Source, *, llm_options: dict[str, Any] | None = None) -> Any:
+    """The tokenizer of a zoo model, checkpoint folder or hub id (or of a resolved `Source`), with the image
+    token added: the folder's own tokenizer files, else the recipe's LLM tokenizer (an adapter export has none
+    of its own: it gets its base model's, as `load_model` loads it on that base)."""
     from transformers import AutoTokenizer
 
     source = resolve_source(name_or_path, llm_options=llm_options)
-    if isinstance(source, Recipe):
-        return _recipe_tokenizer(source)
-    raw = read_config(source) if (source / "config.json").exists() else {}
-    if raw and is_adapter_export(source, raw):
-        return _recipe_tokenizer(Med3DVLMConfig.from_pretrained(source, trust_remote_code=False).get_recipe())
-    if not any((source / name).is_file() for name in TOKENIZER_FILES):
+    if source.tokenizer is None:
+        tokenizer = llm_backend(source.recipe).tokenizer()
+        add_image_token(tokenizer, source.recipe.image_token)
+        return tokenizer
+    folder = source.tokenizer
+    if not any((folder / name).is_file() for name in TOKENIZER_FILES):
         raise HarnessError(
-            f"{source} has no tokenizer files ({', '.join(TOKENIZER_FILES[:2])}); save the tokenizer next to the "
-            f"weights (tokenizer.save_pretrained('{source}')) or copy the base model's tokenizer files there"
+            f"{folder} has no tokenizer files ({', '.join(TOKENIZER_FILES[:2])}); save the tokenizer next to the "
+            f"weights (tokenizer.save_pretrained('{folder}')) or copy the base model's tokenizer files there"
         )
-    trust.check_folder(source)
-    return AutoTokenizer.from_pretrained(source, **trust.remote_code_kwargs())
+    trust.check_folder(folder)
+    return AutoTokenizer.from_pretrained(folder, **trust.remote_code_kwargs())
 
 
-def _recipe_tokenizer(recipe: Recipe) -> Any:
-    tokenizer = llm_backend(recipe).tokenizer()
-    add_image_token(tokenizer, recipe.image_token)
-    return tokenizer
-
-
-def load_adapter_export(path: Path, config: Med3DVLMConfig, dtype: torch.dtype | None) -> PreTrainedModel:
-    """An adapter export on its base model: the recipe in its config loaded from its parts, then the folder's
-    trained parts and LoRA adapter (merged)."""
-    recipe = config.get_recipe()
+def load_adapter_export(path: Path, recipe: Recipe, dtype: torch.dtype | None) -> PreTrainedModel:
+    """An adapter export on its base model: ``recipe`` (the one in its config) loaded from its parts, then the
+    folder's trained parts and LoRA adapter (merged)."""
     if recipe.weights:
         raise HarnessError(f"{path} is an adapter export whose recipe names full weights ({recipe.weights}); "
                            f"merge the adapter into that model or export again with merged LoRA")
@@ -319,7 +390,8 @@ def load_adapter_export(path: Path, config: Med3DVLMConfig, dtype: torch.dtype |
 
 
 def _resize_like_reference(lm: PreTrainedModel, new_size: int) -> None:
-    """Resize the LLM's embeddings; the new rows get the mean of the old rows (as Med3DVLM's training does)."""
+    """Resize the LLM's embeddings; the new rows get the mean of the old rows (as the reference training of the
+    published image-token models does)."""
     old = lm.get_input_embeddings().weight.shape[0]
     lm.resize_token_embeddings(new_size, mean_resizing=False)
     if new_size > old:
@@ -337,7 +409,7 @@ def _load_from_parts(recipe: Recipe, dtype: torch.dtype | None) -> PreTrainedMod
     config = model_config(recipe.replace(vocab_size=len(tokenizer), image_token_id=image_token_id), lm.config)
     if recipe.init_seed is not None:  # fresh parts, reproducibly (e.g. an untrained baseline)
         torch.manual_seed(int(recipe.init_seed))
-    model = Med3DVLMForCausalLM(config, language_model=lm)
+    model = VLMForCausalLM(config, language_model=lm)
     if recipe.parts_weights:
         _load_subset(model, _weights_folder(recipe.parts_weights, recipe), VISION_PREFIXES)
     local = resolve_path(recipe.local_weights)
@@ -355,7 +427,7 @@ def _weights_folder(source: str, recipe: Recipe) -> Path:
     path = resolve_path(source)
     if path is not None and path.is_dir():
         return path
-    return snapshot(source, None, f"pass a local folder with --set extra.parts_weights=/path/to/{path.name}")
+    return snapshot(source, None, f"pass a local folder with --set parts_weights=/path/to/{path.name}")
 
 
 def _load_subset(model: torch.nn.Module, folder: Path, prefixes: tuple[str, ...]) -> None:
@@ -373,7 +445,7 @@ def _load_subset(model: torch.nn.Module, folder: Path, prefixes: tuple[str, ...]
     model.load_state_dict(found, strict=False)
 
 
-def _load_local_weights(model: Med3DVLMForCausalLM, folder: Path) -> PreTrainedModel:
+def _load_local_weights(model: VLMForCausalLM, folder: Path) -> PreTrainedModel:
     from safetensors.torch import load_file
 
     weights = folder / "model.safetensors"

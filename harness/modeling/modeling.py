@@ -1,6 +1,6 @@
-"""`Med3DVLMForCausalLM`: encoder -> projector -> causal LM, assembled from registry names by recipe.
+"""`VLMForCausalLM`: encoder -> projector -> causal LM, assembled from registry names by recipe.
 
-Parameter layout (identical to the published Med3DVLM checkpoints, so they load unchanged)::
+Parameter layout (the LLaVA-style names that published 3D VLM checkpoints use, so they load unchanged)::
 
     model.embed_tokens / model.layers.* / model.norm      the LLM's decoder (its base model)
     model.vision_tower.vision_tower.<encoder keys>         the encoder
@@ -21,7 +21,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, GenerationMixin, PreT
 from transformers.modeling_outputs import CausalLMOutputWithPast
 
 from harness import plugins
-from harness.modeling.configuration import MODEL_TYPE, Med3DVLMConfig
+from harness.modeling.configuration import MODEL_TYPE, VLMConfig
 from harness.modeling.splice import splice
 
 
@@ -45,8 +45,10 @@ def _mark_initialised(module: nn.Module) -> None:
         sub._is_hf_initialized = True
 
 
-class Med3DVLMForCausalLM(PreTrainedModel, GenerationMixin):
-    config_class = Med3DVLMConfig
+class VLMForCausalLM(PreTrainedModel, GenerationMixin):
+    """Any recipe's encoder -> projector -> causal LM (see the module docstring)."""
+
+    config_class = VLMConfig
     base_model_prefix = "model"
     _tied_weights_keys = {"lm_head.weight": "model.embed_tokens.weight"}
     supports_gradient_checkpointing = True
@@ -56,7 +58,7 @@ class Med3DVLMForCausalLM(PreTrainedModel, GenerationMixin):
     _supports_attention_backend = True
     _can_compile_fullgraph = False
 
-    def __init__(self, config: Med3DVLMConfig, language_model: PreTrainedModel | None = None) -> None:
+    def __init__(self, config: VLMConfig, language_model: PreTrainedModel | None = None) -> None:
         """``language_model``: a pretrained causal LM to use as is (its decoder and head become ours);
         by default a fresh one is built from ``config.text_config``."""
         super().__init__(config)
@@ -206,5 +208,5 @@ class Med3DVLMForCausalLM(PreTrainedModel, GenerationMixin):
         return super().generate(inputs_embeds=inputs_embeds, attention_mask=attention_mask, **kwargs)
 
 
-AutoConfig.register(MODEL_TYPE, Med3DVLMConfig, exist_ok=True)
-AutoModelForCausalLM.register(Med3DVLMConfig, Med3DVLMForCausalLM, exist_ok=True)
+AutoConfig.register(MODEL_TYPE, VLMConfig, exist_ok=True)
+AutoModelForCausalLM.register(VLMConfig, VLMForCausalLM, exist_ok=True)

@@ -1,10 +1,10 @@
 """How the projected image tokens enter the LLM's input embeddings. The sequence length never changes.
 
-- ``published`` (Med3DVLM, M3D): keep the embedding of the first token, overwrite the next N
+- ``published`` (the LLaVA-style 3D models' own splice): keep the embedding of the first token, overwrite the next N
   positions with the N image tokens, whatever tokens stand there. The published weights were
   trained this way. With left padding the count starts at each row's first real token, so a row
   gets the same embeddings batched as alone.
-- ``placeholder``: the image tokens replace the positions that hold the ``<im_patch>`` token id; each
+- ``placeholder``: the image tokens replace the positions that hold the image token id; each
   row must hold exactly N of them.
 """
 

@@ -1,12 +1,11 @@
-"""Fine-tuning (`harness finetune`): HF Trainer + DeepSpeed + peft LoRA over any tasks that give training targets.
+"""Fine-tuning (`harness finetune`): HF Trainer + DeepSpeed + peft LoRA over the FLARE tasks.
 
     >>> from harness.training import resolve_run, finetune, dry_run
-    >>> cfg = resolve_run("MODEL", task="all", data="DATA", out_dir="/tmp/ft")       # doctest: +SKIP
+    >>> cfg = resolve_run("med3dvlm", task="all", data="demo", out_dir="/tmp/ft")   # doctest: +SKIP
     >>> print(dry_run(cfg))                                                          # doctest: +SKIP
 
 Modules: `config` (settings: published defaults <- recipe.training <- CLI), `zero` (DeepSpeed configs),
-`world` (rank and world size under a launcher), `selection` (which tasks ``--task`` trains and the cases they
-read), `parts` (LoRA and trainable parts), `samples` / `dataset` / `encoding` (training data), `trainer` (the
+`parts` (LoRA and trainable parts), `samples` / `dataset` / `encoding` (training data), `trainer` (the
 run), `fingerprint` (what made an output folder; resume checks it), `checkpoints` (which checkpoint a
 resume can trust), `csvlog` (train_log.csv), `batchnorm` (the batch-of-one error), `export` (final
 weights, own name), `card` (the Hugging Face model card), `summary` (resolved configuration, dry run).
@@ -37,15 +36,15 @@ def resolve_run(
 
 
 def _recipe_of(model: str) -> Any:
-    """The recipe of a zoo name, or the one a checkpoint folder's config.json describes (either layout)."""
+    """The recipe of a zoo name, or the one stored in a harness checkpoint's config.json."""
     from harness.modeling.loading import refuse_path_that_is_no_checkpoint
 
     if not (Path(model).is_dir() and model.strip()):
         refuse_path_that_is_no_checkpoint(model)
     if Path(model).is_dir():
-        from harness.modeling.loading import checkpoint_config as model_config
+        from harness.modeling.loading import checkpoint_recipe
 
-        return model_config(Path(model), checkpoint_config(model)).get_recipe()
+        return checkpoint_recipe(Path(model), checkpoint_config(model))
     from harness.modeling.loading import resolve_recipe
 
     return resolve_recipe(model)

@@ -11,7 +11,6 @@ from typing import Any
 from harness.training.config import TrainConfig, resolved_precision
 from harness.training.export import model_name
 from harness.training.parts import count_parameters
-from harness.training.world import launched, world_size
 from harness.training.zero import zero_stage
 
 
@@ -73,8 +72,9 @@ def describe(
 
 
 def _planned(cfg: TrainConfig) -> tuple[Any, bool, dict[str, Any] | None, int]:
-    """The run's model on the meta device (LoRA and trainable parts applied), CUDA or not, DeepSpeed, and the world
-    size: the launcher's, else one process per visible GPU (what a launch on this machine would start)."""
+    """The run's model on the meta device (LoRA and trainable parts applied), CUDA or not, DeepSpeed, world size."""
+    import os
+
     import torch
 
     from harness.training.parts import apply_lora, set_trainable
@@ -87,7 +87,7 @@ def _planned(cfg: TrainConfig) -> tuple[Any, bool, dict[str, Any] | None, int]:
         if cfg.lora:
             model = apply_lora(model, r=cfg.lora_r, alpha=cfg.lora_alpha, dropout=cfg.lora_dropout)
     set_trainable(model, cfg.trainable, lora=cfg.lora)
-    world = world_size() if launched() else max(torch.cuda.device_count(), 1)
+    world = int(os.environ.get("WORLD_SIZE", "0")) or max(torch.cuda.device_count(), 1)
     return model, cuda, deepspeed, world
 
 
@@ -113,10 +113,9 @@ def meta_model(name: str) -> Any:
     import harness
 
     if Path(name).is_dir():
-        from transformers import AutoModelForCausalLM
-
         from harness.modeling.loading import checkpoint_config
+        from harness.modeling.modeling import VLMForCausalLM
         from harness.training import checkpoint_config as read_config
 
-        return AutoModelForCausalLM.from_config(checkpoint_config(Path(name), read_config(name)))
+        return VLMForCausalLM(checkpoint_config(Path(name), read_config(name)))
     return harness.build_model(name)

@@ -1,4 +1,12 @@
-"""Built-in zoo recipes. This module is the entry point: it registers lazy factories and imports nothing heavy."""
+"""Built-in zoo recipes. This module is the entry point: it registers lazy factories and imports nothing heavy.
+
+Besides its description, a registration may carry:
+
+- ``checkpoint_layouts``: config.json ``model_type`` -> reader (`harness.modeling.layouts`); ``med3dvlm``
+  declares the published ``vlm_qwen`` layout (`harness_plugins.models.published`).
+- ``bench``: this model is what `harness bench` measures by default (`harness.bench.workload`), with the
+  overrides that shrink it for the ``tiny`` scale.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +24,15 @@ _RECIPES = {
     "med3dvlm-demo-untrained": ("med3dvlm_demo_untrained", "the demo model before training (baseline)"),
 }
 
+_METADATA = {
+    "med3dvlm": {
+        "checkpoint_layouts": {"vlm_qwen": "harness_plugins.models.published:published_recipe"},
+        "bench": {"tiny_overrides": "harness_plugins.models.zoo:tiny_bench_overrides"},
+    },
+}
+
 
 @hookimpl
 def register_models(register):
     for name, (attribute, description) in _RECIPES.items():
-        register(name, f"harness_plugins.models.zoo:{attribute}", description=description)
+        register(name, f"harness_plugins.models.zoo:{attribute}", description=description, **_METADATA.get(name, {}))

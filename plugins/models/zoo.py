@@ -12,6 +12,10 @@ from harness.recipe import Recipe
 
 MED3DVLM_PAPER = "Med3DVLM: An Efficient Vision-Language Model for 3D Medical Image Analysis (arXiv 2503.20047)"
 MED3DVLM_LICENCE = "Apache-2.0 (code); Qwen2.5 licence for the LLM weights"
+MED3DVLM_WINDOWS: dict[str, tuple[float, float]] = {"abdomen": (-160.0, 240.0), "chest": (-1350.0, 150.0)}
+"""Med3DVLM's CT intensity windows (HU), by the domain a task's case names."""
+MED3DVLM_PROMPT_STYLE = "med3dvlm"
+"""The prompt style the published weights were trained with (the FLARE tasks render it)."""
 DEMO_WEIGHTS = "package:harness_plugins/models/weights/med3dvlm-demo"
 """The demo's trained parts, shipped inside this package (`harness.recipe.resolve_path`): a saved config that
 names them stays valid on any machine."""
@@ -88,7 +92,8 @@ def _med3dvlm_base(name: str, description: str) -> Recipe:
         llm_options={"model_id": "Qwen/Qwen2.5-7B-Instruct", "config": dict(QWEN25_7B)},
         input_size=(128, 256, 256),
         splice="published",
-        prompt_style="med3dvlm",
+        hu_windows=dict(MED3DVLM_WINDOWS),
+        prompt_style=MED3DVLM_PROMPT_STYLE,
         description=description,
         licence=MED3DVLM_LICENCE,
         paper=MED3DVLM_PAPER,
@@ -165,7 +170,8 @@ def flare25_baseline(**overrides: Any) -> Recipe:
         llm_options={"model_id": "microsoft/Phi-3-mini-4k-instruct", "config": dict(PHI3_MINI)},
         input_size=(32, 256, 256),
         splice="published",
-        prompt_style="med3dvlm",
+        hu_windows=dict(MED3DVLM_WINDOWS),
+        prompt_style=MED3DVLM_PROMPT_STYLE,
         description="FLARE 2025 Phi-3 baseline: M3D 3D ViT + spatial-pooling projector + Phi-3-mini-4k-instruct",
         licence="MIT (Phi-3); Apache-2.0 (M3D)",
         paper="M3D: Advancing 3D Medical Image Analysis with Multi-Modal Large Language Models (arXiv 2404.00578)",
@@ -187,7 +193,8 @@ def med3dvlm_demo(**overrides: Any) -> Recipe:
         llm_options={},
         input_size=(32, 64, 64),
         splice="placeholder",
-        prompt_style="med3dvlm",
+        hu_windows=dict(MED3DVLM_WINDOWS),
+        prompt_style=MED3DVLM_PROMPT_STYLE,
         description="CPU demo: DCFormer-nano + mixer (32 image tokens) + SmolLM2-135M-Instruct, 32x64x64 input",
         licence="Apache-2.0 (SmolLM2 and this harness)",
         paper=MED3DVLM_PAPER,
@@ -214,3 +221,20 @@ def med3dvlm_demo_untrained(**overrides: Any) -> Recipe:
         init_seed=0,
     )
     return _with(recipe, overrides)
+
+
+TINY_QWEN2: dict[str, Any] = {
+    "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "max_window_layers": 2,
+    "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 512, "bos_token_id": 1, "eos_token_id": 2,
+}
+
+
+def tiny_bench_overrides() -> dict[str, Any]:
+    """`harness bench --scale tiny` of ``med3dvlm`` (``bench`` metadata): DCFormer-nano at 64x64x64 and a
+    2-layer Qwen2, so that a CPU runs every measurement in seconds."""
+    return {
+        "encoder": "dcformer-nano",
+        "input_size": (64, 64, 64),
+        "llm_options": {"config": {**QWEN25_7B, **TINY_QWEN2}},
+        "vocab_size": TINY_QWEN2["vocab_size"],
+    }

@@ -1,22 +1,25 @@
 """The published Med3DVLM layout: a config.json with ``model_type: "vlm_qwen"`` (transformers 4.52 style, the
-Qwen2 fields and the vision fields side by side) read as a harness recipe plus a Qwen2 text config.
+Qwen2 fields and the vision fields side by side), read as a harness recipe.
 
-`PublishedMed3DVLMConfig` lets transformers' Auto classes read such a folder directly (`harness.modeling.auto`
-registers it); `harness.load_model` uses `published_config`, which also accepts the zoo recipe that names
-the checkpoint.
+The zoo registers `published_recipe` as the reader of that model type (``checkpoint_layouts`` in
+`harness_plugins.models`), so `harness.load_model(folder)` and, after ``import harness``,
+``transformers.AutoModelForCausalLM.from_pretrained(folder)`` load such a checkpoint:
+
+    >>> import harness
+    >>> model = harness.load_model("/path/to/Med3DVLM-Qwen-2.5-7B-FLARE2025")  # doctest: +SKIP
+
+The parameter names of the published checkpoints are already the harness's; only the config is mapped.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from transformers import AutoConfig, AutoModelForCausalLM
-
-from harness.modeling.configuration import Med3DVLMConfig
-from harness.modeling.modeling import Med3DVLMForCausalLM
 from harness.recipe import Recipe
+from harness_plugins.models.zoo import MED3DVLM_PROMPT_STYLE, MED3DVLM_WINDOWS
 
 PUBLISHED_MODEL_TYPE = "vlm_qwen"
+DEFAULT_LLM = "Qwen/Qwen2.5-7B-Instruct"
 
 _VISION_FIELDS = {
     "architectures", "input_size", "patch_size", "dim", "depth", "vision_tower", "vision_select_layer",
@@ -27,7 +30,8 @@ _VISION_FIELDS = {
 
 
 def published_recipe(raw: dict[str, Any], name: str = "published") -> Recipe:
-    """Map a published config.json's vision fields to a recipe (splice ``published``)."""
+    """Map a published config.json to a recipe: its vision fields to the encoder and projector options, the
+    rest to an inline Qwen2 config; splice ``published``, Med3DVLM's windows and prompt style."""
     encoder = raw.get("vision_tower", "dcformer")
     encoder_options: dict[str, Any] = {
         "select_layer": raw.get("vision_select_layer", -2),
@@ -56,10 +60,11 @@ def published_recipe(raw: dict[str, Any], name: str = "published") -> Recipe:
         llm="hf",
         encoder_options=encoder_options,
         projector_options=projector_options,
-        llm_options={"model_id": str(raw.get("_name_or_path") or "Qwen/Qwen2.5-7B-Instruct"),
-                     "config": qwen2_fields(raw)},
+        llm_options={"model_id": str(raw.get("_name_or_path") or DEFAULT_LLM), "config": qwen2_fields(raw)},
         input_size=tuple(raw.get("input_size", (128, 256, 256))),
+        hu_windows=dict(MED3DVLM_WINDOWS),
         splice="published",
+        prompt_style=MED3DVLM_PROMPT_STYLE,
         weights_layout="published",
     )
 
@@ -69,36 +74,3 @@ def qwen2_fields(raw: dict[str, Any]) -> dict[str, Any]:
     text = {k: v for k, v in raw.items() if k not in _VISION_FIELDS and not k.startswith("tune_")}
     text["model_type"] = "qwen2"
     return text
-
-
-def published_config(raw: dict[str, Any], *, recipe: Recipe | None = None, name: str = "published") -> Med3DVLMConfig:
-    recipe = recipe or published_recipe(raw, name)
-    text = qwen2_fields(raw)
-    text_config = AutoConfig.for_model(text.pop("model_type"), **text)
-    return Med3DVLMConfig(recipe=recipe.to_dict(), text_config=text_config, image_token_id=text_config.vocab_size - 1)
-
-
-class PublishedMed3DVLMConfig(Med3DVLMConfig):
-    """A ``vlm_qwen`` config.json as transformers' `AutoConfig` reads it: the flat published fields become the
-    recipe and text config of `Med3DVLMConfig` (a config that already has them, e.g. one saved by this class,
-    is taken as is)."""
-
-    model_type = PUBLISHED_MODEL_TYPE
-
-    def __init__(self, **kwargs: Any) -> None:
-        if "recipe" in kwargs or not kwargs.get("hidden_size"):
-            super().__init__(**kwargs)
-            return
-        flat = published_config(kwargs)
-        super().__init__(recipe=flat.recipe, text_config=flat.text_config, image_token_id=flat.image_token_id,
-                         name_or_path=str(kwargs.get("name_or_path", "")))
-
-
-class PublishedMed3DVLMForCausalLM(Med3DVLMForCausalLM):
-    """`Med3DVLMForCausalLM` for a ``vlm_qwen`` config (the parameter names are the same)."""
-
-    config_class = PublishedMed3DVLMConfig
-
-
-AutoConfig.register(PUBLISHED_MODEL_TYPE, PublishedMed3DVLMConfig, exist_ok=True)
-AutoModelForCausalLM.register(PublishedMed3DVLMConfig, PublishedMed3DVLMForCausalLM, exist_ok=True)
