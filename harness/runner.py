@@ -83,6 +83,14 @@ def load_generator(config: RunConfig) -> Any:
                           else config.cache_implementation)
 
 
+def check_style(task: Any, style: str) -> str:
+    """``style`` if the task renders it; otherwise one line naming the styles it does render."""
+    if style not in task.prompt_styles:
+        raise HarnessError(f"task '{task.name}' renders the prompt styles {', '.join(task.prompt_styles)}, not the "
+                           f"model's '{style}'; pass --set style={task.prompt_styles[0]}")
+    return style
+
+
 def preflight(config: RunConfig) -> tuple[Any, Any]:
     """(task, judge) after checking the options and the device: what can fail fails before any model loads.
     The judge is resolved and its options typed (`harness.scoring.judging.judge_for`) but not yet loaded."""
@@ -93,6 +101,8 @@ def preflight(config: RunConfig) -> tuple[Any, Any]:
     _check_model_name(config.model)
     task = plugins.registry("tasks").create(config.task)
     check_reference_decoding(task, config)
+    if config.model in plugins.registry("models"):  # a zoo recipe states its style: check it before loading
+        check_style(task, config.style or plugins.registry("models").create(config.model).prompt_style)
     return task, judge_for(task, config.judge, config.judge_options, load=False)
 
 
@@ -108,7 +118,7 @@ def run(config: RunConfig, *, progress: bool = True, generator: Any = None) -> d
             folder.expect("model.name", plugins.registry("models").create(config.model).name or config.model)
         cases, data_info = load_data(task, config.data or task.default_data, config.split, config.limit)
         generator = generator or load_generator(config)
-        style = config.style or generator.recipe.prompt_style
+        style = check_style(task, config.style or generator.recipe.prompt_style)
         requests = sorted(build_requests(task, cases, style=style, image_tokens=generator.image_tokens,
                                          tokenizer=generator.tokenizer, decoding=config.decoding,
                                          reference=config.reference_decoding),

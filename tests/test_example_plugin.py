@@ -146,8 +146,6 @@ def test_example_package_passes_its_own_tests(installed):
     assert "26 passed" in result.stdout
 
 
-@pytest.mark.xfail(strict=False, reason="needs i10run merge: harness.testing.check_task samples a case from the "
-                                        "task itself (write_demo) instead of a FLARE record")
 def test_example_package_passes_the_conformance_suite(installed):
     result = _example_tests(installed, "-k", "TestHarnessConformance")
     assert result.returncode == 0, result.stdout[-3000:]
@@ -203,8 +201,6 @@ def test_example_task_runs_end_to_end_from_the_installed_distribution(example_ru
     assert scores["exact_match"] == pytest.approx(expected)
 
 
-@pytest.mark.xfail(strict=False, reason="needs i10run merge: `harness score` reads the ground truth through "
-                                        "the task (Task.load_references) instead of FLARE records")
 def test_harness_score_gives_the_runs_scores(example_run):
     out, result, records = example_run
     scored = harness("score", TASK, "--predictions", str(out / "predictions.jsonl"), "--ground-truth", str(records),
@@ -213,7 +209,6 @@ def test_harness_score_gives_the_runs_scores(example_run):
     assert json.loads(scored.stdout) == result["scores"]
 
 
-@pytest.mark.xfail(strict=False, reason="needs i10board merge: leaderboard columns from the task's metric specs")
 def test_leaderboard_shows_the_tasks_own_columns(example_run, tmp_path):
     out, result, _ = example_run
     results, board = tmp_path / "results", tmp_path / "board"

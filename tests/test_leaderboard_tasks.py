@@ -227,9 +227,19 @@ def test_add_refuses_predictions_whose_case_ids_are_not_the_per_case_keys(tmp_pa
     run.mkdir()
     data = toy_result("a", 1.0, 0.5)
     (run / "result.json").write_text(json.dumps(data))
-    (run / "predictions.jsonl").write_text(json.dumps({"key": "c0.nii.gz/answer/0", "case_id": "c0.nii.gz",
+    (run / "predictions.jsonl").write_text(json.dumps({"key": "c9.nii.gz/answer/0", "case_id": "c9.nii.gz",
                                                        "scope": "answer", "prediction": "1"}) + "\n")
     with pytest.raises(HarnessError, match=r"none of its case ids is a key of the result's scores\.per_case "
-                                           r"\(e\.g\. 'c0\.nii\.gz' against 'c0'\)"):
+                                           r"\(e\.g\. 'c9\.nii\.gz' against 'c0'\)"):
         add_run(run, tmp_path / "results")
     assert not (tmp_path / "results").exists()
+
+
+def test_a_case_id_with_its_file_extension_joins_the_per_case_key_without_it():
+    """Scorers that compare ids without image extensions (e.g. ``c0`` for ``c0.nii.gz``) key per_case by those."""
+    from harness.leaderboard.cases import _per_case_key
+
+    assert _per_case_key({"c0": 1.0, "c0.nii": 0.5}, "c0.nii.gz") == "c0.nii"
+    assert _per_case_key({"c0": 1.0}, "c0.nii.gz") == "c0"
+    assert _per_case_key({"c0": 1.0}, "c01.nii.gz") is None
+    assert _per_case_key({"sub/c0": 1.0}, "sub/c0.npy") == "sub/c0"

@@ -10,8 +10,9 @@ import re
 from typing import Any
 
 from harness.leaderboard.cases import predictions_path
-from harness.leaderboard.collect import Result, is_partial
+from harness.leaderboard.collect import is_partial
 from harness.leaderboard.metrics import Metric, breakdowns_for, metrics_for, per_case_values, task_metrics
+from harness.leaderboard.result import Result
 from harness.leaderboard.stats import LEVEL, RESAMPLES, SEED, bootstrap_ci, paired_bootstrap
 
 Columns = dict[tuple[str, str], str]

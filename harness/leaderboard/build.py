@@ -10,9 +10,10 @@ from harness.atomic import write_bytes_atomic
 from harness.errors import HarnessError
 from harness.leaderboard.boards import make_document
 from harness.leaderboard.cases import CaseView, load_case_views, predictions_path
-from harness.leaderboard.collect import Result, collect
+from harness.leaderboard.collect import collect
 from harness.leaderboard.page import html
 from harness.leaderboard.plots import render_plots
+from harness.leaderboard.result import Result
 from harness.leaderboard.tables import board_title, csv_text, markdown
 
 GENERATED = ("README.md", "leaderboard.csv", "leaderboard.json", "index.html")

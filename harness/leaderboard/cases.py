@@ -29,7 +29,7 @@ from harness.results import installed_task
 from harness.task import Prediction, Task
 
 if TYPE_CHECKING:
-    from harness.leaderboard.collect import Result
+    from harness.leaderboard.result import Result
 
 SUFFIX = ".predictions.jsonl"
 GRADES = ("correct", "partly", "wrong")
@@ -219,9 +219,10 @@ def case_views(result: Result, rows: list[dict[str, Any]]) -> list[CaseView]:
         if key is not None:
             by_case.setdefault(key, []).append(row)
     views = []
-    for case_id in sorted(by_case):
-        case_rows = sorted(by_case[case_id], key=order)
-        entry = per_case[case_id]
+    for key in sorted(by_case):
+        case_rows = sorted(by_case[key], key=order)
+        entry = per_case[key]
+        case_id = case_rows[0]["case_id"]  # shown as the predictions write it
         figures = {m.label: float(v) for m in means if isinstance(v := per_case_value(entry, m.spec), (int, float))}
         breakdown = _breakdown_of(task, breakdowns, entry, case_rows[0])
         if breakdown is not None:

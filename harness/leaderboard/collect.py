@@ -3,35 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.atomic import write_bytes_atomic
 from harness.errors import HarnessError
 from harness.leaderboard.cases import PredictionsError, predictions_path, scored_predictions
+from harness.leaderboard.result import Result
 from harness.results import read_result
-
-
-@dataclass(frozen=True)
-class Result:
-    path: str
-    """Path relative to the results folder, with '/' separators (``<model>/<task>.json``)."""
-    data: dict[str, Any]
-
-    @property
-    def judge(self) -> str | None:
-        return self.data.get("judge")
-
-    @property
-    def key(self) -> tuple[str, ...]:
-        """What a result claims: (model, task, data set, split, judge), case-folded; two files may not share one.
-
-        Case-folded because ``Model-A/`` and ``model-a/`` are one folder on case-insensitive file systems.
-        """
-        d = self.data
-        parts = (d["model"]["name"], d["task"]["name"], d["data"]["name"], d["data"]["split"], self.judge or "")
-        return tuple(part.casefold() for part in parts)
 
 
 def expected_path(data: dict[str, Any]) -> str:

@@ -73,8 +73,8 @@ def layout_classes(model_type: str) -> tuple[type, type]:
         if "recipe" in kwargs or "text_config" in kwargs or not set(kwargs) - BOOKKEEPING:
             VLMConfig.__init__(self, **kwargs)  # already mapped (saved by this class), or transformers' empty one
             return
+        from harness.modeling.assembly import model_config
         from harness.modeling.layouts import layout_recipe
-        from harness.modeling.loading import model_config
 
         name = Path(str(kwargs.get("name_or_path") or kwargs.get("_name_or_path") or model_type)).name
         flat = model_config(layout_recipe(model_type, kwargs, name))

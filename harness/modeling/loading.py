@@ -40,10 +40,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from transformers import PretrainedConfig, PreTrainedModel
+from transformers import PreTrainedModel
 
 from harness import plugins, trust
 from harness.errors import HarnessError
+from harness.modeling.assembly import llm_backend, model_config
 from harness.modeling.auto import register as register_auto_classes
 from harness.modeling.configuration import MODEL_TYPE, VLMConfig
 from harness.modeling.hub import snapshot
@@ -109,33 +110,6 @@ def resolve_recipe(name: str, **overrides: Any) -> Recipe:
         return recipe.replace(**changes)
     except TypeError as exc:
         raise HarnessError(f"bad override for model '{name}': {exc}") from exc
-
-
-def llm_backend(recipe: Recipe) -> Any:
-    return plugins.registry("llms").create(recipe.llm, **recipe.llm_options)
-
-
-def model_config(recipe: Recipe, text_config: PretrainedConfig | None = None) -> VLMConfig:
-    """The model config of a recipe; the vocabulary size (after ``<im_patch>``) comes from ``recipe.vocab_size``."""
-    text_config = text_config if text_config is not None else llm_backend(recipe).config()
-    vocab_size = recipe.vocab_size
-    if vocab_size is not None:
-        text_config.vocab_size = int(vocab_size)
-    image_token_id = recipe.image_token_id if recipe.image_token_id is not None else text_config.vocab_size - 1
-    return VLMConfig(recipe=recipe.to_dict(), text_config=text_config, image_token_id=image_token_id,
-                     components=component_origins(recipe))
-
-
-def component_origins(recipe: Recipe) -> dict[str, dict[str, str | None]]:
-    """Which installed plugin distribution (and version) provides each part of a recipe."""
-    origins = {}
-    for part, kind in (("encoder", "encoders"), ("projector", "projectors"), ("llm", "llms")):
-        name = getattr(recipe, part)
-        registry = plugins.registry(kind)
-        entry = registry.get(name) if name in registry else None
-        origins[part] = {"name": name, "distribution": entry.distribution if entry else None,
-                         "version": entry.version if entry else None}
-    return origins
 
 
 def build_model(name: str, **overrides: Any) -> VLMForCausalLM:

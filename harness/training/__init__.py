@@ -1,7 +1,7 @@
-"""Fine-tuning (`harness finetune`): HF Trainer + DeepSpeed + peft LoRA over the FLARE tasks.
+"""Fine-tuning (`harness finetune`): HF Trainer + DeepSpeed + peft LoRA over any tasks that give targets.
 
     >>> from harness.training import resolve_run, finetune, dry_run
-    >>> cfg = resolve_run("med3dvlm", task="all", data="demo", out_dir="/tmp/ft")   # doctest: +SKIP
+    >>> cfg = resolve_run("MODEL", task="all", data="DATA", out_dir="/tmp/ft")      # doctest: +SKIP
     >>> print(dry_run(cfg))                                                          # doctest: +SKIP
 
 Modules: `config` (settings: published defaults <- recipe.training <- CLI), `zero` (DeepSpeed configs),

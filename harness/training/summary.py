@@ -113,9 +113,8 @@ def meta_model(name: str) -> Any:
     import harness
 
     if Path(name).is_dir():
-        from harness.modeling.loading import checkpoint_config
+        from harness.modeling.loading import checkpoint_config, read_config
         from harness.modeling.modeling import VLMForCausalLM
-        from harness.training import checkpoint_config as read_config
 
-        return VLMForCausalLM(checkpoint_config(Path(name), read_config(name)))
+        return VLMForCausalLM(checkpoint_config(Path(name), read_config(Path(name))))
     return harness.build_model(name)

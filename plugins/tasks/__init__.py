@@ -1,7 +1,8 @@
 """Built-in tasks. This module is the entry point: it registers lazy factories and imports nothing heavy.
 
-Metadata here: the description and the `harness bench` workload (`bench=`); what a task reads, asks and scores (data format, default data,
-metrics, decoding, prompt styles, judge) the task class declares (`harness.task.Task`)."""
+Metadata here: the description and the `harness bench` workload (``bench=``). What a task reads, asks and
+scores (data format, default data, metrics, decoding, prompt styles, judge) the task class declares
+(`harness.task.Task`)."""
 
 from __future__ import annotations
 
