@@ -29,6 +29,11 @@ class Distributed:
         """``RANK`` and ``WORLD_SIZE`` as the launcher set them (read now), else rank 0 of 1."""
         return cls(int(os.environ.get("RANK") or 0), int(os.environ.get("WORLD_SIZE") or 1))
 
+    @staticmethod
+    def launched() -> bool:
+        """Whether a launcher started this process (it set ``WORLD_SIZE``)."""
+        return "WORLD_SIZE" in os.environ
+
     @property
     def is_main(self) -> bool:
         return self.rank == 0

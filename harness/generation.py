@@ -75,14 +75,15 @@ class Generator:
              llm_options: dict[str, Any] | None = None, cache_implementation: str | None = None) -> Generator:
         import torch
 
-        from harness.modeling.loading import load_model, load_tokenizer
+        from harness.modeling.loading import load_model, load_tokenizer, resolve_source
 
         if on_bad_case not in ("error", "skip"):
             raise HarnessError(f"--set on_bad_case= takes 'error' or 'skip', got '{on_bad_case}'")
         device = resolve_device(device)
         dtype_name = resolve_dtype(dtype, device)
-        tokenizer = load_tokenizer(name_or_path, llm_options=llm_options)
-        model = load_model(name_or_path, dtype=getattr(torch, dtype_name), device=device, llm_options=llm_options)
+        source = resolve_source(name_or_path, llm_options=llm_options)  # once: model and tokenizer agree
+        tokenizer = load_tokenizer(source)
+        model = load_model(source, dtype=getattr(torch, dtype_name), device=device)
         model.eval()
         tokenizer.padding_side = "left"
         if tokenizer.pad_token_id is None:

@@ -13,16 +13,14 @@ do.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from harness import plugins
 from harness.errors import HarnessError
-from harness.task import DataSetCard
 
-__all__ = ["dataset_rows", "datasets_of", "installed_tasks", "names_dataset", "task_for_data"]
+__all__ = ["dataset_rows", "datasets_of", "installed_tasks", "task_for_data"]
 
 
 def installed_tasks() -> list[Any]:
@@ -44,19 +42,6 @@ def datasets_of(task: Any) -> list[Any]:
     return list(method()) if callable(method) else []
 
 
-def _key(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "", text.lower())
-
-
-def names_dataset(card: DataSetCard, text: str) -> bool:
-    """Whether ``text`` is the card's name, an alias or its hub id (case, spaces, dashes and underscores ignored
-    for names)."""
-    if card.hub_id and text.lower() == card.hub_id.lower():
-        return True
-    key = _key(text)
-    return bool(key) and key in {_key(card.name), *(_key(alias) for alias in card.aliases)}
-
-
 def task_for_data(*, task: str | None, data: Any = None, tasks: Iterable[Any] | None = None) -> Any:
     """The task that reads ``data`` (see the module docstring for the rule). ``tasks`` defaults to every
     installed one."""
@@ -66,7 +51,7 @@ def task_for_data(*, task: str | None, data: Any = None, tasks: Iterable[Any] | 
     if not candidates:
         raise HarnessError("no task is installed: install a task plugin (`harness plugins`)")
     if isinstance(data, str) and not Path(data).exists():
-        owners = [t for t in candidates if any(names_dataset(card, data) for card in datasets_of(t))]
+        owners = [t for t in candidates if any(card.matches(data) for card in datasets_of(t))]
         if owners:
             return _one_format(owners, f"data set '{data}'")
     return _one_format(candidates, "the installed tasks")

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessError
+from harness.predictions import read_predictions
 from harness.task import Prediction
 from harness_plugins.tasks.flare.chains import scoring_chains
-from harness_plugins.tasks.flare.files import read_predictions_jsonl, read_records, read_vqa_csv
+from harness_plugins.tasks.flare.files import read_records, read_vqa_csv
 from harness_plugins.tasks.flare.records import Case, case_stem
 from harness_plugins.tasks.flare.vqa import global_row_score, local_row_score, score_vqa
 
@@ -131,7 +132,7 @@ def test_csv_and_jsonl_predictions_score_alike(tmp_path):
     jsonl.write_text("".join(json.dumps(p.to_json()) + "\n" for p in predictions))
     csv = tmp_path / "predictions.csv"
     csv.write_text('case_id,scope,question_id,question,prediction\namos_1.nii.gz,global,,q,\namos_1.nii.gz,local,1,q,Yes\n')
-    from_jsonl = score_vqa([p.to_json() for p in read_predictions_jsonl(jsonl)], cases)
+    from_jsonl = score_vqa([p.to_json() for p in read_predictions(jsonl)], cases)
     from_csv = score_vqa(read_vqa_csv(csv), cases)
     assert from_jsonl["global_accuracy"] == from_csv["global_accuracy"] == 0.0  # "" -> NaN -> "nan"
     assert from_jsonl["local_accuracy"] == from_csv["local_accuracy"] == 1.0

@@ -57,12 +57,12 @@ def finetune_command(model_name: str, task_name: str, data: str, out_dir: str, s
       harness finetune ... --json        # the training summary as JSON on stdout (logs on stderr)
       harness push runs/ft --repo-id me/my-model     # publish the fine-tuned model on the Hub
     """
+    from harness.distributed import Distributed
     from harness.settings import parse_settings, settings_of_dataclass
     from harness.training import dry_run as plan
     from harness.training import dry_run_summary as plan_summary
     from harness.training import finetune, resolve_run
     from harness.training.config import RUN_FIELDS, TrainConfig
-    from harness.training.world import is_main_process
 
     overrides = {key: value for key, value in options.items() if value is not None}
     overrides.update(parse_settings(settings, settings_of_dataclass(TrainConfig, exclude=RUN_FIELDS),
@@ -76,7 +76,7 @@ def finetune_command(model_name: str, task_name: str, data: str, out_dir: str, s
         return
     with contextlib.redirect_stdout(sys.stderr):  # the Trainer's log lines must not mix into the JSON
         out = finetune(cfg, init=init, log=lambda line: click.echo(line, err=True))
-    if is_main_process():  # under a launcher, one summary: rank 0's, which wrote it
+    if Distributed.from_env().is_main:  # under a launcher, one summary: rank 0's, which wrote it
         click.echo((out / "training.json").read_text(), nl=False)
 
 

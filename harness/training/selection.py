@@ -51,10 +51,11 @@ def select_tasks(spec: str, data: Any, *, split: str | None) -> TrainingTasks:
     """The tasks ``--task spec`` names (a comma list, or ``all``: see the module docstring) with the cases of
     ``data``'s ``split``; every mistake is one `HarnessError` line."""
     from harness import plugins
+    from harness.taskdata import installed_tasks
 
     registry = plugins.registry("tasks")
     if spec.strip() == ALL:
-        installed = [entry.create() for entry in registry]
+        installed = installed_tasks()
         if not installed:
             raise HarnessError("--task all: no task is installed; install a task plugin (harness list tasks)")
         tasks, loaded = _tasks_reading(installed, data, split=split)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.distributed import Distributed
 from harness.training.config import TrainConfig, resolved_precision
 from harness.training.export import model_name
 from harness.training.parts import count_parameters
@@ -73,7 +74,6 @@ def describe(
 
 def _planned(cfg: TrainConfig) -> tuple[Any, bool, dict[str, Any] | None, int]:
     """The run's model on the meta device (LoRA and trainable parts applied), CUDA or not, DeepSpeed, world size."""
-    import os
 
     import torch
 
@@ -87,7 +87,7 @@ def _planned(cfg: TrainConfig) -> tuple[Any, bool, dict[str, Any] | None, int]:
         if cfg.lora:
             model = apply_lora(model, r=cfg.lora_r, alpha=cfg.lora_alpha, dropout=cfg.lora_dropout)
     set_trainable(model, cfg.trainable, lora=cfg.lora)
-    world = int(os.environ.get("WORLD_SIZE", "0")) or max(torch.cuda.device_count(), 1)
+    world = Distributed.from_env().world_size if Distributed.launched() else max(torch.cuda.device_count(), 1)
     return model, cuda, deepspeed, world
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from transformers import Trainer, TrainingArguments, set_seed
 
+from harness.distributed import Distributed
 from harness.errors import HarnessError
 from harness.training import checkpoints, fingerprint
 from harness.training.batchnorm import guard_batch_norm
@@ -31,7 +32,6 @@ from harness.training.config import TrainConfig, resolved_precision
 from harness.training.csvlog import CsvLogCallback, truncate_log
 from harness.training.parts import apply_lora, set_trainable
 from harness.training.selection import TrainingTasks, select_tasks
-from harness.training.world import is_main_process, world_size
 from harness.training.zero import ensure_distributed_env, resolve_deepspeed, zero_stage
 
 FINISHED = "training.json"
@@ -97,8 +97,8 @@ def training_arguments(cfg: TrainConfig, *, cuda: bool, deepspeed: dict[str, Any
         dataloader_num_workers=cfg.num_workers,
         remove_unused_columns=False,
         deepspeed=deepspeed,
-        ddp_backend="gloo" if not cuda and world_size() > 1 else None,
-        disable_tqdm=not is_main_process() or not sys.stderr.isatty(),  # progress bars only on a terminal
+        ddp_backend="gloo" if not cuda and Distributed.from_env().world_size > 1 else None,
+        disable_tqdm=not Distributed.from_env().is_main or not sys.stderr.isatty(),  # progress bars only on a terminal
         include_num_input_tokens_seen=True,
     )
     accepted = inspect.signature(TrainingArguments.__init__).parameters
@@ -205,7 +205,7 @@ def check_out_dir(cfg: TrainConfig, wanted: dict[str, Any], *, world: int, deeps
         names = ", ".join(f"{name} ({why})" for name, why in skipped)
         target = checkpoint.name if checkpoint is not None else "step 0"
         say(f"warning: incomplete checkpoint(s) {names} set aside as .incomplete-*: resuming from {target}")
-        if is_main_process():
+        if Distributed.from_env().is_main:
             for name, _why in skipped:
                 checkpoints.set_aside(out / name)
     elif checkpoint is None:
@@ -231,12 +231,13 @@ def finetune(cfg: TrainConfig, *, init: str = "weights", log: Callable[[str], No
     deepspeed = resolve_deepspeed(cfg.deepspeed, cuda=cuda)
     if deepspeed is not None:
         ensure_distributed_env()
-    say = log if is_main_process() else (lambda _message: None)
+    place = Distributed.from_env()  # after ensure_distributed_env, which describes a world of one when unlaunched
+    say = log if place.is_main else (lambda _message: None)
     chosen = training_tasks(cfg)  # --data and --task are checked before the model loads (or downloads)
     wanted = fingerprint.run_fingerprint(cfg, init=init, tasks=chosen.names, cases=chosen.data.cases,
-                                         world=world_size(), precision=resolved_precision(cfg, cuda),
+                                         world=place.world_size, precision=resolved_precision(cfg, cuda),
                                          zero_stage=zero_stage(deepspeed))
-    checkpoint = check_out_dir(cfg, wanted, world=world_size(), deepspeed=deepspeed is not None, say=say)
+    checkpoint = check_out_dir(cfg, wanted, world=place.world_size, deepspeed=deepspeed is not None, say=say)
     if checkpoint is False:
         return Path(cfg.out_dir)
     set_seed(cfg.seed)
@@ -248,7 +249,7 @@ def finetune(cfg: TrainConfig, *, init: str = "weights", log: Callable[[str], No
         model = apply_lora(model, r=cfg.lora_r, alpha=cfg.lora_alpha, dropout=cfg.lora_dropout)
     set_trainable(model, cfg.trainable, lora=cfg.lora)
     guard_batch_norm(model, batch_size=cfg.batch_size)
-    say(describe(cfg, model=model, cuda=cuda, deepspeed=deepspeed, world=world_size(),
+    say(describe(cfg, model=model, cuda=cuda, deepspeed=deepspeed, world=place.world_size,
                  samples=dataset.scope_counts()))
     if checkpoint is not None:
         say(f"resuming from {checkpoint}")
@@ -258,7 +259,7 @@ def finetune(cfg: TrainConfig, *, init: str = "weights", log: Callable[[str], No
 
     log_path = Path(cfg.out_dir) / "train_log.csv"
     seconds_before = 0.0
-    if is_main_process():  # the folder is this run's from here on
+    if place.is_main:  # the folder is this run's from here on
         fingerprint.write_fingerprint(cfg.out_dir, wanted)
         resumed_step = int(checkpoint.name.rsplit("-", 1)[1]) if checkpoint is not None else 0
         seconds_before = truncate_log(log_path, resumed_step)
@@ -281,7 +282,7 @@ def finetune(cfg: TrainConfig, *, init: str = "weights", log: Callable[[str], No
         result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint is not None else None)
         metrics = {**result.metrics, "num_input_tokens_seen": trainer.state.num_input_tokens_seen}
         zero3 = zero_stage(deepspeed) == 3
-    metrics["world_size"] = world_size()
+    metrics["world_size"] = place.world_size
     if cuda:
         metrics["peak_memory_gib"] = torch.cuda.max_memory_allocated() / 2**30
     export_final(trainer, tokenizer, cfg, metrics=metrics, zero3=zero3)

@@ -12,9 +12,6 @@ case-insensitively. Cards are data: nothing here downloads or imports anything h
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
 from harness.task import DataSetCard
 
 FLARE2025_HUB_ID = "FLARE-MedFM/FLARE-Task5-MLLM-3D"
@@ -57,21 +54,6 @@ DATASETS: tuple[DataSetCard, ...] = (
 )
 
 
-def _key(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "", text.lower())
-
-
 def find_dataset(text: str) -> DataSetCard | None:
-    """The card a name, alias or hub id refers to, or None."""
-    key = _key(text)
-    for card in DATASETS:
-        if text == card.hub_id or (card.hub_id and text.lower() == card.hub_id.lower()):
-            return card
-        if key and key in {_key(card.name), *(_key(a) for a in card.aliases)}:
-            return card
-    return None
-
-
-def dataset_rows() -> list[dict[str, Any]]:
-    """The cards as `harness list datasets --json` prints them."""
-    return [card.to_json() for card in DATASETS]
+    """The card a name, alias or hub id refers to (`DataSetCard.matches`), or None."""
+    return next((card for card in DATASETS if card.matches(text)), None)

@@ -7,12 +7,10 @@ scorer into the label "nan".
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.task import Prediction
 from harness_plugins.tasks.flare.records import Case
 
 REPORT_COLUMNS = ("name", "gt", "generated")
@@ -71,38 +69,6 @@ def read_vqa_csv(path: str | Path) -> list[dict[str, Any]]:
     frame = _read_csv(path)
     _require(path, list(frame.columns), VQA_COLUMNS, "VQA")
     return [{c: row[c] for c in VQA_COLUMNS} for _, row in frame.iterrows()]
-
-
-def read_predictions_jsonl(path: str | Path) -> list[Prediction]:
-    """The harness's predictions.jsonl (one `harness.task.Prediction` per line).
-
-    `harness run` writes each key once; a key on two lines (files joined, or spliced by two writers) would
-    score that question twice, so it is refused with both line numbers."""
-    out: list[Prediction] = []
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise HarnessError(f"predictions file {path} does not exist") from None
-    except UnicodeDecodeError as exc:
-        raise HarnessError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); expected the JSON "
-                           "lines `harness run` writes") from None
-    seen: dict[str, int] = {}
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-            out.append(Prediction.from_json(data))
-        except (ValueError, TypeError) as exc:
-            raise HarnessError(
-                f"{path} line {number} is not a prediction record ({type(exc).__name__}: {exc}); "
-                "expected the JSON lines `harness run` writes"
-            ) from None
-        first = seen.setdefault(out[-1].key, number)
-        if first != number:
-            raise HarnessError(f"{path} line {number} repeats the key {out[-1].key!r} of line {first}; a predictions "
-                               "file holds each question once: remove the duplicate or rerun `harness run`")
-    return out
 
 
 def read_records(path: str | Path) -> list[Case]:

@@ -13,13 +13,13 @@ gives every record file. The split actually used is in ``identity["split"]``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.paths import cache_root
 from harness.task import LoadedData
 from harness_plugins.tasks.flare.catalog import DATASETS, find_dataset
 from harness_plugins.tasks.flare.layout import (
@@ -36,11 +36,6 @@ from harness_plugins.tasks.flare.records import Case
 from harness_plugins.tasks.flare.validate import RecordError, check_inside, validate_records
 
 Source = str | Path | tuple[str | Path, str | Path]
-
-
-def cache_dir() -> Path:
-    """Where the harness keeps generated data: $HARNESS_CACHE, else ~/.cache/med3d-harness."""
-    return Path(os.environ.get("HARNESS_CACHE") or Path.home() / ".cache" / "med3d-harness")
 
 
 @dataclass
@@ -205,5 +200,5 @@ def _folder(root: Path, split: str | None, *, name: str) -> DataSource:
 def _demo_dir() -> Path:
     from harness_plugins.tasks.flare.demo import ensure_demo
 
-    return ensure_demo(cache_dir() / "demo")
+    return ensure_demo(cache_root() / "demo")
 
