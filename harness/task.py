@@ -194,6 +194,9 @@ class Task(ABC):
     """Default generate options per scope (``{"answer": {"do_sample": False, "max_new_tokens": 32}}``)."""
     reference_decoding: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     """Per scope, the decoding of the task's reference scripts when it differs (``--set decoding=reference``)."""
+    training_draw: ClassVar[Mapping[str, str]] = {}
+    """How `harness finetune` picks a case's sample in a scope with several requests: ``"first"`` (always the
+    first, as a task's reference training may) or ``"random"`` (the default for scopes not listed)."""
     prompt_styles: ClassVar[tuple[str, ...]] = ("chat",)
     """Styles `requests` renders; a model's recipe names one (``Recipe.prompt_style``)."""
     needs_judge: ClassVar[bool] = False

@@ -137,7 +137,23 @@ def test_collate_pads_right_and_stacks_images():
 
 def _vqa_slot() -> Slot:
     return Slot(0, "vqa", {"global": [Sample("g1", "a", "g/0"), Sample("g2", "b", "g/1")],
-                           "local": [Sample("l1", "c", "l/1"), Sample("l2", "d", "l/2")]})
+                           "local": [Sample("l1", "c", "l/1"), Sample("l2", "d", "l/2")]},
+                first_scopes=frozenset({"global"}))
+
+
+def test_slots_take_their_first_scopes_from_the_tasks_training_draw():
+    from harness import plugins
+    from harness.training.samples import build_slots
+    from harness_plugins.tasks.flare.records import Case
+
+    task = plugins.registry("tasks").create("flare_vqa")
+    assert task.training_draw == {"global": "first"}
+    case = Case.from_json({"case_id": "c.nii.gz", "global_vqa": [{"question": "q1", "answer": ["a"]},
+                                                                {"question": "q2", "answer": ["b"]}]})
+    slots, _ = build_slots([case], [task], style="chat", image_tokens="", tokenizer=_ChatTemplate())
+    assert slots[0].first_scopes == {"global"}
+    assert {slots[0].draw(random.Random(i)).key for i in range(40)} == {"c.nii.gz/global/0"}
+    assert len({slots[0].draw(random.Random(i), "random").key for i in range(40)}) == 2
 
 
 def test_vqa_slot_draws_global_or_a_random_chain_half_each():
@@ -148,6 +164,11 @@ def test_vqa_slot_draws_global_or_a_random_chain_half_each():
     assert abs(draws.count("l/1") - draws.count("l/2")) < 200
     random_global = {_vqa_slot().draw(rng, "random").key for _ in range(400)}
     assert {"g/0", "g/1"} <= random_global
+
+
+class _ChatTemplate:
+    def apply_chat_template(self, messages, tokenize=False, add_generation_prompt=False):
+        return " ".join(m["content"] for m in messages)
 
 
 def test_a_case_without_local_questions_always_asks_globally():

@@ -72,8 +72,8 @@ class TrainConfig:
     """``auto`` (ZeRO-2 on CUDA, none on CPU), ``none``, ``zero2``, ``zero3`` or a JSON file."""
     # data
     augment: bool = True
-    global_question: str = "first"
-    """Which global question a global VQA sample asks: ``first`` (the reference) or ``random``."""
+    sample_draw: str = "task"
+    """Which request of a scope a sample is: ``task`` (as each task's `Task.training_draw` says) or ``random``."""
     num_workers: int = 0
     # bookkeeping
     seed: int = 42
@@ -177,8 +177,8 @@ def _validate(cfg: TrainConfig) -> None:
             raise HarnessError(f"{name} '{getattr(cfg, name)}' is not one of {', '.join(PRECISIONS)}")
     if cfg.save_dtype not in {"auto", "float32", "bfloat16", "float16"}:
         raise HarnessError(f"save_dtype '{cfg.save_dtype}' must be auto, float32, bfloat16 or float16")
-    if cfg.global_question not in {"first", "random"}:
-        raise HarnessError(f"global_question '{cfg.global_question}' must be 'first' or 'random'")
+    if cfg.sample_draw not in {"task", "random"}:
+        raise HarnessError(f"sample_draw '{cfg.sample_draw}' must be 'task' or 'random'")
     if cfg.batch_size < 1 or cfg.grad_accum < 1:
         raise HarnessError("--batch-size and --grad-accum must be at least 1")
     if not 0 <= cfg.seed < 2**32:

@@ -40,13 +40,13 @@ class FinetuneDataset(Dataset):
         max_length: int,
         hu_windows: Mapping[str, Sequence[float]] | None = None,
         augment: bool = True,
-        global_question: str = "first",
+        sample_draw: str = "task",
         seed: int = 0,
     ) -> None:
         self.slots = list(slots)
         self.tokenizer = tokenizer
         self.max_length = max_length
-        self.global_question = global_question
+        self.sample_draw = sample_draw
         self.seed = seed
         self.epoch = 0
         self._check_prompt_lengths()
@@ -77,7 +77,7 @@ class FinetuneDataset(Dataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         slot = self.slots[index]
         rng = self.generator(index)
-        sample = slot.draw(rng, self.global_question)
+        sample = slot.draw(rng, self.sample_draw)
         example = encode_example(self.tokenizer, sample.prompt, sample.target, max_length=self.max_length,
                                  where=f"the prompt of {sample.key}")
         image = self.images[slot.case_index]["image"]

@@ -4,10 +4,10 @@ Each task renders a case into requests (`Task.requests`) and gives each its targ
 (`Task.target(request)`). One case gives one *slot* per task:
 
 - a task that yields one request per case (the report) gives a fixed sample;
-- a task that yields several (VQA: each global question, each local chain) gives a slot that draws
-  afresh at every visit: a scope with probability 1/2 each (global or local; the only scope a case
-  has when it lacks the other), then within ``global`` the first question (``global_question="first"``,
-  as the reference) or a random one, and within other scopes a random request (a random local chain).
+- a task that yields several gives a slot that draws afresh at every visit: one of the case's scopes with
+  equal probability (the only one when it has one), then within it the first request when the task's
+  `Task.training_draw` says ``"first"`` for that scope (and ``sample_draw="task"``, the default), else a
+  random request.
 
 The training set is the concatenation of every task's slots, so one epoch shows each case once per task.
 """
@@ -37,12 +37,14 @@ class Slot:
     case_index: int
     task: str
     by_scope: dict[str, list[Sample]] = field(default_factory=dict)
+    first_scopes: frozenset[str] = frozenset()
+    """Scopes whose sample is always their first request (the task's `Task.training_draw`)."""
 
-    def draw(self, rng: random.Random | Any, global_question: str = "first") -> Sample:
+    def draw(self, rng: random.Random | Any, sample_draw: str = "task") -> Sample:
         scopes = sorted(self.by_scope)
         scope = scopes[0] if len(scopes) == 1 else scopes[int(rng.random() * len(scopes))]
         options = self.by_scope[scope]
-        if scope == "global" and global_question == "first":
+        if sample_draw == "task" and scope in self.first_scopes:
             return options[0]
         return options[int(rng.random() * len(options))] if len(options) > 1 else options[0]
 
@@ -64,7 +66,8 @@ def build_slots(
             requests = task.requests(case, style=style, image_tokens=image_tokens, tokenizer=tokenizer)
             if not requests:
                 continue
-            slot = Slot(case_index=index, task=task.name)
+            slot = Slot(case_index=index, task=task.name,
+                        first_scopes=frozenset(s for s, how in task.training_draw.items() if how == "first"))
             for request in requests:
                 target = task.target(request)
                 if target is None:

@@ -167,7 +167,7 @@ def build_dataset(cfg: TrainConfig, model: Any, tokenizer: Any, chosen: Training
         say(f"task {name} gives no training targets: left out of --task all")
     return FinetuneDataset(
         slots, cases, tokenizer, input_size=recipe.input_size, max_length=cfg.max_length,
-        hu_windows=recipe.hu_windows, augment=cfg.augment, global_question=cfg.global_question, seed=cfg.seed,
+        hu_windows=recipe.hu_windows, augment=cfg.augment, sample_draw=cfg.sample_draw, seed=cfg.seed,
     )
 
 

@@ -263,6 +263,8 @@ class FlareVQATask(FlareTask):
     decoding = {"global": {"do_sample": False, "max_new_tokens": 128},
                 "local": {"do_sample": False, "max_new_tokens": 64}}
     reference_decoding = {"global": _REFERENCE_SAMPLING, "local": _REFERENCE_SAMPLING}
+    training_draw = {"global": "first"}
+    """The reference training asks a case's first global question (and a random local chain)."""
     """The reference scripts sample; ``--set decoding=reference`` selects it (recorded in the result)."""
 
     def _prompt(self, question: str, *, style: str, image_tokens: str, tokenizer: Any) -> str:
