@@ -61,7 +61,7 @@ def test_report_table_shows_official_and_stateless_figures(capsys, tmp_path):
     args = ["score", "flare_report", "--predictions", REPORT_CSV, "--judge", "lexical", "--cache-dir", str(tmp_path)]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "green_stateless" in out and "GREEN (official)" in out and "GREEN (stateless)" in out
+    assert "green_stateless" in out and "GREEN per organ" in out and "organs_stateless" in out
     assert "judge: lexical-v1 (not GREEN-calibrated) (batching: default)" in out
 
 
@@ -154,3 +154,17 @@ def test_the_trust_remote_code_judge_option_alone_is_refused(capsys):
                  "--judge-option", "trust_remote_code=yes"]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("error:") and "--trust-remote-code" in err
+
+
+def test_the_scores_table_titles_declared_breakdowns_by_their_labels_and_lists_the_others_by_key():
+    from harness.scoring.table import format_scores
+    from harness.task import MetricSpec
+
+    class _Regions:
+        metrics = (MetricSpec("regions", "Error per region", aggregate="breakdown", parts="region"),)
+
+    text = format_scores({"task": "x", "mae": 0.5, "regions": {"left": 1.0, "right": 0.25},
+                          "regions_strict": {"left": 0.5}, "per_case": {"c": {"left": 1.0}}}, task=_Regions())
+    header = text.split("\n\n")[1].splitlines()[0].split()
+    assert header == ["region", "Error", "per", "region", "regions_strict"]
+    assert "right" in text and "per_case" not in text

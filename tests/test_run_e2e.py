@@ -72,7 +72,7 @@ def test_report_runs_end_to_end_with_the_lexical_judge(demo_json, tmp_path):
     finished = _run("--task", "flare_report", "--data", str(demo_json), "--out", str(out), "--limit", "2",
                     "--batch-size", "2", "--judge", "lexical", "--set", "max_new_tokens=12")
     assert finished.returncode == 0, finished.stderr
-    assert "GREEN (official)" in finished.stdout
+    assert "GREEN per organ" in finished.stdout
     result = json.loads((out / "result.json").read_text())
     validate_result(result)
     assert result["judge"] == result["scores"]["judge"] == "lexical-v1 (not GREEN-calibrated)"
