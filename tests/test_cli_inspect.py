@@ -135,3 +135,17 @@ def test_listing_imports_no_heavy_library():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "HEAVY []" in result.stderr
+
+
+def test_show_task_prints_the_contract_the_task_states(capsys):
+    from harness.cli.main import main
+
+    assert main(["show", "task", "flare_vqa"]) == 0
+    out = capsys.readouterr().out
+    assert "data format   flare" in out
+    assert "global_accuracy (VQA global; primary, higher is better)" in out
+    assert "local: do_sample=False max_new_tokens=64" in out
+    assert "prompt styles med3dvlm, chat" in out and "judge         (none)" in out
+    assert main(["show", "task", "flare_report", "--json"]) == 0
+    card = json.loads(capsys.readouterr().out)["card"]
+    assert card["judge"] == "hf" and card["description"].startswith("FLARE 2025 Task 5 CT report generation")

@@ -130,7 +130,8 @@ def plugins_command(as_json: bool) -> None:
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def show_command(kind: str, name: str, as_json: bool) -> None:
-    """Show one component; for a model, its card (parts, input size, weights, licence, paper).
+    """Show one component; for a model, its card (parts, input size, weights, licence, paper); for a task, its
+    contract (data format, default data, metrics, decoding per scope, prompt styles, judge).
 
     KIND is one of encoder, projector, llm, task, model, judge.
 
@@ -144,6 +145,8 @@ def show_command(kind: str, name: str, as_json: bool) -> None:
     info = entry.to_json()
     if kind == "model":
         info["card"] = entry.create().card()
+    if kind == "task":
+        info["card"] = {"description": entry.description, **task_card(entry.create())}
     if as_json:
         click.echo(json.dumps(info, indent=2, sort_keys=True, default=str))
         return
@@ -151,10 +154,34 @@ def show_command(kind: str, name: str, as_json: bool) -> None:
     for key, value in info.get("card", {}).items():
         click.echo(f"  {key:<13} {value}")
     for key in ("description", "plugin", "distribution", "version", "factory"):
-        if kind != "model" or key != "description":
+        if kind not in ("model", "task") or key != "description":
             click.echo(f"  {key:<13} {info[key]}")
     for key, value in info["metadata"].items():
         click.echo(f"  {key:<13} {value}")
+
+
+def task_card(task: Any) -> dict[str, Any]:
+    """What a task states through its contract (`harness.task.Task`), as `harness show task NAME` prints it."""
+    def metric(spec: Any) -> str:
+        direction = "higher is better" if spec.higher_is_better else "lower is better"
+        kind = "breakdown" if spec.aggregate == "breakdown" else ("primary" if spec.primary else "mean")
+        return f"{spec.key} ({spec.label}; {kind}, {direction})"
+
+    return {
+        "task version": task.version,
+        "data format": task.data_format,
+        "default data": task.default_data or "(none: pass --data)",
+        "metrics": ", ".join(metric(spec) for spec in task.metrics),
+        "decoding": "; ".join(f"{scope}: {_brief(options)}" for scope, options in task.decoding.items()),
+        "reference": "; ".join(f"{scope}: {_brief(options)}" for scope, options in task.reference_decoding.items())
+        or "-",
+        "prompt styles": ", ".join(task.prompt_styles),
+        "judge": task.default_judge if task.needs_judge else "(none)",
+    }
+
+
+def _brief(options: Any) -> str:
+    return " ".join(f"{key}={value}" for key, value in options.items())
 
 
 COMMANDS = [list_command, plugins_command, show_command]
