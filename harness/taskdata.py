@@ -20,7 +20,7 @@ from typing import Any
 from harness import plugins
 from harness.errors import HarnessError
 
-__all__ = ["dataset_rows", "datasets_of", "installed_tasks", "task_for_data"]
+__all__ = ["by_format", "dataset_rows", "datasets_of", "installed_tasks", "listing", "task_for_data", "tasks_reading"]
 
 
 def installed_tasks() -> list[Any]:
@@ -42,6 +42,35 @@ def datasets_of(task: Any) -> list[Any]:
     return list(method()) if callable(method) else []
 
 
+def by_format(tasks: Iterable[Any]) -> dict[str, list[Any]]:
+    """The tasks grouped by `Task.data_format`, formats and tasks in the order given."""
+    groups: dict[str, list[Any]] = {}
+    for task in tasks:
+        groups.setdefault(str(getattr(task, "data_format", "")), []).append(task)
+    return groups
+
+
+def listing(groups: dict[str, list[Any]], formats: Iterable[str] | None = None) -> str:
+    """``fmt: task, task; fmt: task`` for error lines."""
+    return "; ".join(f"{fmt}: {', '.join(t.name for t in groups[fmt])}" for fmt in (formats or groups))
+
+
+def tasks_reading(data: Any, tasks: Iterable[Any], *, what: str = "--data") -> list[Any] | None:
+    """The tasks of the one data format that reads ``data``: the format of the tasks whose `Task.datasets` name
+    it (``data`` not a path here), else the only format installed; None when several formats could read it.
+    Tasks of several formats naming the same data set is one error line."""
+    groups = by_format(tasks)
+    if isinstance(data, str) and not Path(data).expanduser().exists():
+        naming = [fmt for fmt, members in groups.items()
+                  if any(card.matches(data) for task in members for card in datasets_of(task))]
+        if len(naming) > 1:
+            raise HarnessError(f"{what}: data set '{data}' is named by tasks of several data formats "
+                               f"({listing(groups, naming)}); pass --task to choose")
+        if naming:
+            return groups[naming[0]]
+    return next(iter(groups.values())) if len(groups) == 1 else None
+
+
 def task_for_data(*, task: str | None, data: Any = None, tasks: Iterable[Any] | None = None) -> Any:
     """The task that reads ``data`` (see the module docstring for the rule). ``tasks`` defaults to every
     installed one."""
@@ -50,21 +79,11 @@ def task_for_data(*, task: str | None, data: Any = None, tasks: Iterable[Any] | 
     candidates = list(installed_tasks() if tasks is None else tasks)
     if not candidates:
         raise HarnessError("no task is installed: install a task plugin (`harness plugins`)")
-    if isinstance(data, str) and not Path(data).exists():
-        owners = [t for t in candidates if any(card.matches(data) for card in datasets_of(t))]
-        if owners:
-            return _one_format(owners, f"data set '{data}'")
-    return _one_format(candidates, "the installed tasks")
-
-
-def _one_format(tasks: list[Any], what: str) -> Any:
-    formats: dict[str, list[str]] = {}
-    for task in tasks:
-        formats.setdefault(str(getattr(task, "data_format", "")), []).append(task.name)
-    if len(formats) == 1:
-        return tasks[0]
-    listed = "; ".join(f"{fmt}: {', '.join(names)}" for fmt, names in formats.items())
-    raise HarnessError(f"{what} read several record formats ({listed}): pass --task NAME to choose one")
+    chosen = tasks_reading(data, candidates)
+    if chosen is None:
+        raise HarnessError(f"the installed tasks read several record formats ({listing(by_format(candidates))}): "
+                           f"pass --task NAME to choose one")
+    return chosen[0]
 
 
 def dataset_rows(tasks: Iterable[Any] | None = None) -> list[dict[str, Any]]:

@@ -13,14 +13,8 @@ PY=${PY:-python3}
 OUT=${BENCH_OUT:-bench.json}
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
-if ! "$PY" -c "import torch" 2>/dev/null; then
-  echo "gpu_bench: $PY cannot import torch: install torch (with CUDA) for it, or set PY=/path/to/python" >&2
-  exit 1
-fi
-if ! "$PY" -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)"; then
-  echo "gpu_bench: no CUDA device visible (torch.cuda.is_available() is False): run this on a GPU machine" >&2
-  exit 1
-fi
+source scripts/gpu_preflight.sh
+require_cuda gpu_bench
 if ! "$PY" -c "import importlib.metadata as m; m.version('med3d-harness')" 2>/dev/null; then
   # --no-build-isolation: the build uses the machine's own setuptools instead of fetching one
   "$PY" -m pip install -q --no-deps --no-build-isolation -e .

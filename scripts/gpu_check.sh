@@ -17,14 +17,8 @@ GEN_BATCH=${GEN_BATCH:-8}
 WORK=${WORK:-$(mktemp -d -t gpu-check-XXXX)}
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
-if ! "$PY" -c "import torch" 2>/dev/null; then
-  echo "gpu_check: $PY cannot import torch: install torch (with CUDA) for it, or set PY=/path/to/python" >&2
-  exit 1
-fi
-if ! "$PY" -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)"; then
-  echo "gpu_check: no CUDA device visible (torch.cuda.is_available() is False): run this on a GPU machine" >&2
-  exit 1
-fi
+source scripts/gpu_preflight.sh
+require_cuda gpu_check
 "$PY" -c "import torch; p = torch.cuda.get_device_properties(0); print(f'gpu_check: {p.name}, {p.total_memory / 2**30:.0f} GiB, torch {torch.__version__}')"
 
 "$HARNESS" data demo --out "$WORK/data" --cases 48 --seed 7 > /dev/null

@@ -8,10 +8,13 @@ checks them with `assert_one_line_error` and `snapshot`.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 HARNESS = [sys.executable, "-m", "harness"]
@@ -43,3 +46,22 @@ def snapshot(root: Path) -> dict[str, str]:
         return {}
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@contextlib.contextmanager
+def disk_full_after_fsyncs(monkeypatch, allowed: int) -> Iterator[None]:
+    """Within the block, the append-only JSONL stores' fsync (`harness.jsonl`) raises ENOSPC after ``allowed``
+    calls, as a full disk does: an OSError that names no file."""
+    import harness.jsonl
+
+    real_fsync, calls = os.fsync, []
+
+    def fsync(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) > allowed:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(fd)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(harness.jsonl.os, "fsync", fsync)
+        yield

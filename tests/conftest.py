@@ -22,3 +22,19 @@ def shared_fixtures() -> Path:
     if not SHARED_FIXTURES.is_dir():
         pytest.skip(f"{SHARED_FIXTURES} is absent: the large reference fixtures live in ../shared")
     return SHARED_FIXTURES
+
+
+@pytest.fixture(scope="module")
+def demo_json(tmp_path_factory) -> Path:
+    """A small FLARE records file in the demo's format, for the run-loop tests that use fake models."""
+    from runfakes import demo_records
+
+    return demo_records(tmp_path_factory.mktemp("demo-records"))
+
+
+@pytest.fixture
+def fakes(monkeypatch):
+    """The fake zoo models and generator of `runfakes` installed for one test."""
+    from runfakes import install_fakes
+
+    return install_fakes(monkeypatch)

@@ -10,20 +10,10 @@ import pathlib
 from pathlib import Path
 
 import pytest
-from badinput import assert_one_line_error, run_cli, snapshot
-from runfakes import FakeGenerator, cli, demo_records, install_fakes
+from badinput import assert_one_line_error, disk_full_after_fsyncs, run_cli, snapshot
+from runfakes import FakeGenerator, cli
 
 FIXTURE_PLUGINS = Path(__file__).resolve().parent / "fixtures" / "plugins"
-
-
-@pytest.fixture(scope="module")
-def demo_json(tmp_path_factory):
-    return demo_records(tmp_path_factory.mktemp("demo-bad"))
-
-
-@pytest.fixture
-def fakes(monkeypatch):
-    return install_fakes(monkeypatch)
 
 
 BAD_OPTIONS = [
@@ -246,21 +236,10 @@ def test_a_duplicate_task_name_is_a_warning_and_the_run_uses_the_first_registrat
 def test_a_full_disk_while_predictions_are_flushed_names_the_file_and_the_rerun_resumes(capsys, demo_json, fakes,
                                                                                           tmp_path, monkeypatch):
     """fsync (or write) on a full disk raises OSError without a file name: the line still names predictions.jsonl."""
-    import harness.jsonl
-
     out = tmp_path / "out"
     args = ["run", "--model", "fake-a", "--task", "flare_vqa", "--data", str(demo_json), "--out", str(out),
             "--batch-size", "1"]
-    real_fsync, calls = os.fsync, []
-
-    def fsync(fd: int) -> None:
-        calls.append(fd)
-        if len(calls) > 2:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        real_fsync(fd)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(harness.jsonl.os, "fsync", fsync)
+    with disk_full_after_fsyncs(monkeypatch, 2):
         line = assert_one_line_error(cli(capsys, *args), str(out / "predictions.jsonl"), "No space left on device")
     kept = (out / "predictions.jsonl").read_text().splitlines()
     assert kept and all(json.loads(text)["key"] for text in kept)

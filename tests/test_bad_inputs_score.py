@@ -4,16 +4,14 @@ and a rerun after space is freed resumes from it, sending only the prompts not y
 
 from __future__ import annotations
 
-import errno
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from badinput import assert_one_line_error, run_cli, snapshot
+from badinput import assert_one_line_error, disk_full_after_fsyncs, run_cli, snapshot
 from runfakes import cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scoring"
@@ -81,20 +79,9 @@ def _clean_scores(tmp_path: Path) -> tuple[dict, int]:
 
 def test_a_full_disk_while_the_judge_cache_is_flushed_names_it_and_the_rerun_resumes(capsys, tmp_path, monkeypatch):
     """A write or fsync on a full disk raises OSError without a file name: the line must still name the cache."""
-    import harness.jsonl as jsonl
-
     scores, total = _clean_scores(tmp_path)
     cache = tmp_path / "cache"
-    real_fsync, calls = os.fsync, []
-
-    def fsync(fd: int) -> None:
-        calls.append(fd)
-        if len(calls) > 2:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        real_fsync(fd)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(jsonl.os, "fsync", fsync)
+    with disk_full_after_fsyncs(monkeypatch, 2):
         line = assert_one_line_error(cli(capsys, *LEXICAL, "--cache-dir", str(cache)), "No space left on device",
                                      "rerun")
     (path,) = cache.glob("*.jsonl")

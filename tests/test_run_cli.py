@@ -5,15 +5,9 @@ from __future__ import annotations
 import json
 import warnings
 
-import pytest
-from runfakes import FakeGenerator, cli, demo_records, install_fakes
+from runfakes import FakeGenerator, cli, install_fakes
 
 from harness.cli.main import configure_output
-
-
-@pytest.fixture(scope="module")
-def demo_json(tmp_path_factory):
-    return demo_records(tmp_path_factory.mktemp("demo-cli"))
 
 
 def test_the_llm_path_override_reaches_the_model_loader(capsys, demo_json, monkeypatch, tmp_path):

@@ -7,21 +7,11 @@ import json
 
 import pytest
 from badinput import assert_one_line_error, snapshot
-from runfakes import FakeGenerator, cli, demo_records, install_fakes
+from runfakes import FakeGenerator, cli
 
 from harness import hookimpl
 from harness.results import validate_result
 from harness.runner import case_ids_sha256
-
-
-@pytest.fixture(scope="module")
-def demo_json(tmp_path_factory):
-    return demo_records(tmp_path_factory.mktemp("demo-run"))
-
-
-@pytest.fixture
-def fakes(monkeypatch):
-    return install_fakes(monkeypatch)
 
 
 def _run(capsys, demo_json, out, *extra, model="fake-a"):

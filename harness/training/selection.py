@@ -25,6 +25,7 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.task import LoadedData, Task
+from harness.taskdata import by_format, installed_tasks, listing, tasks_reading
 
 ALL = "all"
 
@@ -51,7 +52,6 @@ def select_tasks(spec: str, data: Any, *, split: str | None) -> TrainingTasks:
     """The tasks ``--task spec`` names (a comma list, or ``all``: see the module docstring) with the cases of
     ``data``'s ``split``; every mistake is one `HarnessError` line."""
     from harness import plugins
-    from harness.taskdata import installed_tasks
 
     registry = plugins.registry("tasks")
     if spec.strip() == ALL:
@@ -75,31 +75,17 @@ def select_tasks(spec: str, data: Any, *, split: str | None) -> TrainingTasks:
     return TrainingTasks(tasks, _load(tasks, data, split), every_installed=False)
 
 
-def by_format(tasks: Sequence[Task]) -> dict[str, list[Task]]:
-    """The tasks grouped by data format, formats and tasks in the order given."""
-    groups: dict[str, list[Task]] = {}
-    for task in tasks:
-        groups.setdefault(task.data_format, []).append(task)
-    return groups
-
-
 def _tasks_reading(installed: Sequence[Task], data: Any, *, split: str | None) -> tuple[list[Task], LoadedData | None]:
-    """The installed tasks of the format that reads ``data``, and the cases when finding it read them already."""
+    """The installed tasks of the format that reads ``data`` (`harness.taskdata.tasks_reading`, then, for a local
+    path several formats could read, the one whose loader reads it), and the cases when finding it read them."""
     groups = by_format(installed)
-    local = Path(str(data)).expanduser().exists()
-    naming = [] if local else [fmt for fmt, tasks in groups.items()
-                               if any(card.matches(str(data)) for task in tasks for card in task.datasets())]
-    if len(naming) == 1:
-        return groups[naming[0]], None
-    if len(naming) > 1:
-        raise HarnessError(f"--task all: data set '{data}' is named by tasks of several data formats "
-                           f"({_listing(groups, naming)}); name the tasks with --task a,b")
-    if len(groups) == 1:
-        return next(iter(groups.values())), None
-    if local:
+    chosen = tasks_reading(data, installed, what="--task all")
+    if chosen is not None:
+        return chosen, None
+    if Path(str(data)).expanduser().exists():
         return _probe(groups, data, split=split)
     raise HarnessError(f"--task all: no installed task names a data set '{data}', and the installed tasks read "
-                       f"{len(groups)} data formats ({_listing(groups, groups)}); name the tasks with --task a,b")
+                       f"{len(groups)} data formats ({listing(groups)}); name the tasks with --task a,b")
 
 
 def _probe(groups: dict[str, list[Task]], data: Any, *, split: str | None) -> tuple[list[Task], LoadedData]:
@@ -117,12 +103,8 @@ def _probe(groups: dict[str, list[Task]], data: Any, *, split: str | None) -> tu
     if not read:
         reasons = "; ".join(f"as {fmt}: {reason}" for fmt, reason in failed.items())
         raise HarnessError(f"--task all: no installed data format reads --data {data} ({reasons})")
-    raise HarnessError(f"--task all: --data {data} reads as several data formats ({_listing(groups, read)}); "
+    raise HarnessError(f"--task all: --data {data} reads as several data formats ({listing(groups, read)}); "
                        f"name the tasks with --task a,b")
-
-
-def _listing(groups: dict[str, list[Task]], formats: Any) -> str:
-    return "; ".join(f"{fmt}: {', '.join(task.name for task in groups[fmt])}" for fmt in formats)
 
 
 def _load(tasks: Sequence[Task], data: Any, split: str | None) -> LoadedData:
