@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import inspect
 import json
 import time
 from collections.abc import Sequence
@@ -206,6 +205,11 @@ def _provenance(generator: Any, batch_size: int, seed: int | None, wall: float) 
                    wall_time_s=wall)
 
 
+def task_identity(task: Any) -> dict[str, str]:
+    """What a fingerprint and a result record of the task: its name and version."""
+    return {"name": task.name, "version": str(task.version)}
+
+
 def fingerprint(model_info: dict[str, Any], task: Any, style: str, decoding: dict[str, Any],
                 data_info: dict[str, Any]) -> dict[str, Any]:
     """What made a folder's predictions; a resume must match it exactly (see `harness.rundir`). Weights
@@ -215,7 +219,7 @@ def fingerprint(model_info: dict[str, Any], task: Any, style: str, decoding: dic
         identity.append("weights")
     return {
         "model": {key: model_info[key] for key in identity if key in model_info},
-        "task": {"name": task.name, "version": str(getattr(task, "version", "1"))},
+        "task": task_identity(task),
         "prompt_style": style,
         "decoding": decoding,
         "data": {key: data_info[key] for key in ("name", "split", "sha256", "case_ids_sha256", "n_cases")},
@@ -234,13 +238,10 @@ def _init_process_group() -> None:
 
 def score_with(task: Any, predictions: Sequence[Prediction], cases: Sequence[Any], *, judge: Any,
                cache_dir: Path) -> dict[str, Any]:
-    """``task.score``, passing the judge cache folder only to tasks that accept it; a task plugin that
-    fails is reported in one line naming it (the predictions are already saved)."""
-    options: dict[str, Any] = {"judge": judge}
-    if "cache_dir" in inspect.signature(task.score).parameters:
-        options["cache_dir"] = cache_dir
+    """``task.score`` (its contract takes ``judge`` and ``cache_dir``: `harness.task.check_task`); a task plugin
+    that fails is reported in one line naming it (the predictions are already saved)."""
     try:
-        return task.score(predictions, cases, **options)
+        return task.score(predictions, cases, judge=judge, cache_dir=cache_dir)
     except (HarnessError, OSError):
         raise
     except Exception as exc:
@@ -305,7 +306,7 @@ def build_result(*, model: dict[str, Any], task: Any, data: dict[str, Any], judg
     result = {
         "schema_version": SCHEMA_VERSION,
         "model": model,
-        "task": {"name": task.name, "version": str(getattr(task, "version", "1"))},
+        "task": task_identity(task),
         "data": data,
         "judge": getattr(judge, "id", None),
         "scores": scores,

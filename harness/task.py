@@ -292,11 +292,19 @@ def check_task(cls: Any, *, plugin: str) -> None:
             problems.append("'metrics' as a non-empty tuple of harness.task.MetricSpec")
         elif not isinstance(cls.decoding, Mapping) or not all(isinstance(v, Mapping) for v in cls.decoding.values()):
             problems.append("'decoding' as {scope: {generate option: value}}")
-        elif getattr(cls, "needs_judge", False) and "judge" not in inspect.signature(cls.score).parameters:
-            problems.append("a 'judge' parameter on score (it needs a judge)")
+        elif missing := _missing_keywords(cls.score, ("judge", "cache_dir")):
+            problems.append(f"the keyword parameter(s) {', '.join(missing)} on score (the run loop passes both)")
     if problems:
         who = getattr(cls, "name", None) or getattr(cls, "__name__", repr(cls))
         raise HarnessError(
             f"task '{who}' from plugin '{plugin}' does not follow the task contract: it lacks {', '.join(problems)}; "
             f"subclass harness.task.Task (docs/plugins.md)"
         )
+
+
+def _missing_keywords(function: Any, names: Sequence[str]) -> list[str]:
+    """The ``names`` that ``function`` accepts neither by name nor through ``**kwargs``."""
+    parameters = inspect.signature(function).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return []
+    return [name for name in names if name not in parameters]

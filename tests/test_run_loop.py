@@ -129,25 +129,25 @@ def test_atomic_json_writes_use_unique_temporary_files_and_clean_up(tmp_path, mo
 
 
 class _Task:
-    name = "toy"
+    name, version = "toy", "1"
 
     def __init__(self, fail: bool = False) -> None:
         self.fail = fail
         self.seen: dict = {}
 
-    def score(self, predictions, cases, *, judge=None):
+    def score(self, predictions, cases, *, judge=None, cache_dir=None):
         if self.fail:
             raise TypeError("boom")
-        self.seen = {"judge": judge}
+        self.seen = {"judge": judge, "cache_dir": cache_dir}
         return {"task": "toy", "n": len(predictions)}
 
 
-def test_score_with_passes_cache_dir_only_when_accepted_and_names_a_failing_task(tmp_path):
+def test_score_with_passes_the_judge_and_its_cache_and_names_a_failing_task(tmp_path):
     from harness.runner import score_with
 
     task = _Task()
     assert score_with(task, [], [], judge="j", cache_dir=tmp_path) == {"task": "toy", "n": 0}
-    assert task.seen == {"judge": "j"}
+    assert task.seen == {"judge": "j", "cache_dir": tmp_path}
     with pytest.raises(HarnessError, match=r"task 'toy' failed while scoring \(TypeError: boom\)"):
         score_with(_Task(fail=True), [], [], judge=None, cache_dir=tmp_path)
 
