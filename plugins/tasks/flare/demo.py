@@ -118,11 +118,6 @@ def _cylinder(cy, cx, ry, rx, z0=0, z1=SHAPE[0]) -> np.ndarray:
     return (((y - cy) / ry) ** 2 + ((x - cx) / rx) ** 2 <= 1) & (z >= z0) & (z < z1)
 
 
-def _side(x: float) -> str:
-    """LPS: low x is the patient's right."""
-    return "right" if x < SHAPE[2] / 2 else "left"
-
-
 def _cm(radius_vox: float) -> str:
     return f"{2 * radius_vox * SPACING[0] / 10:.1f} cm"
 
